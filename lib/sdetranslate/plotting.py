@@ -1,0 +1,491 @@
+"""Figures of translations, SSIM against sampler steps, and training loss.
+
+Each function writes one PNG at 150 dpi, atomically. Lines differ in marker and line
+style as well as colour, so the figures stay readable in grayscale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from sdetranslate.evaluation import (  # noqa: E402
+    BASELINE_SAMPLERS,
+    SUMMARY_COLUMNS,
+    TranslationSet,
+    load_samples,
+    load_translation_set,
+)
+from sdetranslate.io import atomic_path  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+DPI = 150
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINE_STYLES = ["-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2))]
+# Baselines are gray, dashed for "identity" and dotted for "mean". Each further line of the
+# same baseline gets the next pattern.
+BASELINE_STYLES = {
+    "identity": ["--", (0, (8, 3)), (0, (3, 1, 1, 1))],
+    "mean": [":", (0, (1, 3)), (0, (1, 1, 4, 1))],
+}
+BASELINE_GRAYS = ["0.2", "0.5"]
+LOSS_DIRECTION_STYLES = {"loss_AtoB": "--", "loss_BtoA": ":"}
+LOSS_COLUMNS = ["step", "loss", "loss_AtoB", "loss_BtoA"]
+# Inches per image cell in the image grids.
+CELL_INCHES = 1.6
+# Text of an image cell whose entry has no ground truth, such as an unpaired split without
+# counterparts.
+MISSING_TARGET_TEXT = "no ground truth"
+
+
+def _save_figure(figure, out_path: str | os.PathLike) -> None:
+    try:
+        with atomic_path(out_path) as tmp:
+            figure.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    logger.info("wrote %s", out_path)
+
+
+def _check_image_count(n_images: int) -> None:
+    if n_images < 1:
+        raise ValueError(f"n_images must be at least 1, got {n_images}")
+
+
+def _show_image(axis, image: torch.Tensor) -> None:
+    """Draw a uint8 [3, H, W] image, upscaled with nearest-neighbour interpolation."""
+    axis.imshow(image.permute(1, 2, 0).numpy(), interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _show_blank(axis, text: str) -> None:
+    """Leave an image cell empty except for `text` in its centre."""
+    axis.set_xticks([])
+    axis.set_yticks([])
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    axis.text(
+        0.5,
+        0.5,
+        text,
+        transform=axis.transAxes,
+        horizontalalignment="center",
+        verticalalignment="center",
+        fontsize="small",
+        color="0.4",
+    )
+
+
+@dataclass
+class _RowGroup:
+    """Consecutive rows of an image grid that show the first images of one sample file.
+
+    `columns` contains one uint8 batch [N, 3, H, W] per grid column, in the order of
+    `image_ids`, or None for a column the entry has no images for.
+    """
+
+    label: str
+    image_ids: list[str]
+    columns: list[torch.Tensor | None]
+
+
+def _load_entry(
+    entry: Mapping, index: int, required: Sequence[str], n_images: int
+) -> tuple[TranslationSet, str, int]:
+    """Load the sample file of a figure entry and return it with its row label and row count.
+
+    Without a "label" the row label reads like "satellite → map (N=1500)".
+    """
+    missing = [key for key in required if key not in entry]
+    if missing:
+        raise ValueError(f"entry {index} ({entry!r}) is missing the keys {missing}")
+    translations = load_translation_set(entry["samples_path"], entry["data_path"])
+    count = min(n_images, len(translations.image_ids))
+    if count == 0:
+        raise ValueError(f"sample file {entry['samples_path']} contains no images")
+    label = entry.get("label") or f"{translations.direction_label} (N={translations.n_steps})"
+    return translations, label, count
+
+
+def _draw_row_grid(
+    groups: Sequence[_RowGroup], titles: Sequence[str], out_path: str | os.PathLike
+) -> None:
+    """Draw one row per image of each group and one column per title, and save the figure.
+
+    A None column of a group leaves its cells blank except for MISSING_TARGET_TEXT.
+    """
+    n_rows = sum(len(group.image_ids) for group in groups)
+    n_columns = len(titles)
+    figure, axes = plt.subplots(
+        n_rows,
+        n_columns,
+        figsize=(n_columns * CELL_INCHES + 2.5, n_rows * CELL_INCHES),
+        squeeze=False,
+    )
+    for column, title in enumerate(titles):
+        axes[0, column].set_title(title)
+
+    row = 0
+    for group in groups:
+        for index, image_id in enumerate(group.image_ids):
+            for column, images in enumerate(group.columns):
+                if images is None:
+                    _show_blank(axes[row, column], MISSING_TARGET_TEXT)
+                else:
+                    _show_image(axes[row, column], images[index])
+            axes[row, 0].set_ylabel(
+                f"{group.label}\nimage {image_id}",
+                fontsize="small",
+                rotation=0,
+                horizontalalignment="right",
+                verticalalignment="center",
+            )
+            row += 1
+    figure.tight_layout()
+    _save_figure(figure, out_path)
+
+
+def plot_paired_translations(
+    entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
+) -> None:
+    """Plot input | translation | ground truth for the first `n_images` images of each entry.
+
+    Each entry is a dict with "samples_path" and "data_path", and optionally "label", the
+    row label. Without a label the row reads like "satellite → map (N=1500)". The data
+    split may be unpaired: the ground truth column is left out when no entry has a ground
+    truth, and an entry without one gets blank cells there.
+    """
+    _check_image_count(n_images)
+    if not entries:
+        raise ValueError("plot_paired_translations needs at least one entry, got none")
+
+    loaded = [
+        _load_entry(entry, index, ("samples_path", "data_path"), n_images)
+        for index, entry in enumerate(entries)
+    ]
+    with_target = any(translations.target is not None for translations, _, _ in loaded)
+    titles = ["input (condition)", "translation"]
+    if with_target:
+        titles.append("ground truth")
+
+    groups = []
+    for translations, label, count in loaded:
+        columns = [translations.condition, translations.translation]
+        if with_target:
+            columns.append(translations.target)
+        groups.append(_RowGroup(label, translations.image_ids[:count], columns))
+    _draw_row_grid(groups, titles, out_path)
+
+
+def _load_reconstruction(
+    reconstruction_path: str | os.PathLike,
+    samples_path: str | os.PathLike,
+    translations: TranslationSet,
+) -> torch.Tensor:
+    """Return the images of a reconstruction file after checking that it matches the samples.
+
+    The reconstruction must come from the opposite direction's model, with the same image
+    ids in the same order and the same image size as the translations.
+    """
+    reconstruction = load_samples(reconstruction_path)
+    if reconstruction["direction"] == translations.direction:
+        raise ValueError(
+            f"reconstruction file {reconstruction_path} has direction "
+            f"{reconstruction['direction']}, the same as sample file {samples_path}; "
+            "pass the file that translated the samples back with the opposite model"
+        )
+    image_ids = [str(image_id) for image_id in reconstruction["image_ids"]]
+    if image_ids != translations.image_ids:
+        raise ValueError(
+            f"reconstruction file {reconstruction_path} has other image ids than sample file "
+            f"{samples_path} (first ids {image_ids[:3]} and {translations.image_ids[:3]}); "
+            "reconstruct that sample file again"
+        )
+    images = reconstruction["images"]
+    if images.shape[1:] != translations.translation.shape[1:]:
+        raise ValueError(
+            f"reconstruction file {reconstruction_path} has images of size "
+            f"{tuple(images.shape[1:])} but sample file {samples_path} has "
+            f"{tuple(translations.translation.shape[1:])}; reconstruct that sample file again"
+        )
+    return images
+
+
+def plot_unpaired_translations(
+    entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
+) -> None:
+    """Plot input | translation | reconstruction for the first `n_images` images of each entry.
+
+    Each entry is a dict with "samples_path", "reconstruction_path" and "data_path", and
+    optionally "label", the row label. The reconstruction file contains the translations
+    translated back by the opposite direction's model. A fourth column shows the
+    counterpart (ground truth) when the data split of every entry has counterparts.
+    """
+    _check_image_count(n_images)
+    if not entries:
+        raise ValueError("plot_unpaired_translations needs at least one entry, got none")
+
+    required = ("samples_path", "reconstruction_path", "data_path")
+    loaded = []
+    for index, entry in enumerate(entries):
+        translations, label, count = _load_entry(entry, index, required, n_images)
+        reconstruction = _load_reconstruction(
+            entry["reconstruction_path"], entry["samples_path"], translations
+        )
+        loaded.append((translations, reconstruction, label, count))
+    with_target = all(translations.target is not None for translations, *_ in loaded)
+    titles = ["input", "translation", "reconstruction"]
+    if with_target:
+        titles.append("counterpart (ground truth)")
+
+    groups = []
+    for translations, reconstruction, label, count in loaded:
+        columns = [translations.condition, translations.translation, reconstruction]
+        if with_target:
+            columns.append(translations.target)
+        groups.append(_RowGroup(label, translations.image_ids[:count], columns))
+    _draw_row_grid(groups, titles, out_path)
+
+
+def _direction_text(direction: str, direction_labels: Mapping[str, str] | None) -> str:
+    if direction_labels and direction in direction_labels:
+        return direction_labels[direction]
+    return direction
+
+
+def _read_summary(summary_csv: str | os.PathLike) -> pd.DataFrame:
+    path = Path(summary_csv)
+    if not path.is_file():
+        raise FileNotFoundError(f"summary table {path} not found; rerun the metrics rule")
+    try:
+        summary = pd.read_csv(path)
+    except pd.errors.EmptyDataError as error:
+        raise ValueError(f"summary table {path} is empty; rerun the metrics rule") from error
+    missing = [column for column in SUMMARY_COLUMNS if column not in summary.columns]
+    if missing:
+        raise ValueError(
+            f"summary table {path} is missing the columns {missing}; "
+            f"expected {', '.join(SUMMARY_COLUMNS)}"
+        )
+    return summary
+
+
+def plot_ssim_vs_steps(
+    summary_csv: str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction_labels: Mapping[str, str] | None = None,
+) -> None:
+    """Plot mean SSIM (± std) against sampler steps N, with the baselines as horizontal lines.
+
+    Draws one line per (experiment, direction, sampler) for every sampler except the
+    baselines "identity" and "mean". Each baseline gets one horizontal line per direction,
+    or one per experiment and direction when the experiments' values differ.
+    `direction_labels` maps "AtoB"/"BtoA" to legend text such as "satellite → map".
+    """
+    summary = _read_summary(summary_csv)
+    is_baseline = summary["sampler"].isin(BASELINE_SAMPLERS)
+    models = summary[~is_baseline]
+    not_positive = models["n_steps"] <= 0
+    if not_positive.any():
+        logger.warning(
+            "skipping %d rows of %s with n_steps <= 0, which a log axis cannot show",
+            int(not_positive.sum()),
+            summary_csv,
+        )
+        models = models[~not_positive]
+    if models.empty:
+        raise ValueError(
+            f"summary table {summary_csv} has no rows for a sampler other than the baselines "
+            f"{', '.join(BASELINE_SAMPLERS)}; score at least one sample file first"
+        )
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    several_samplers = models["sampler"].nunique() > 1
+    line_groups = models.groupby(["experiment", "direction", "sampler"], sort=True)
+    for index, ((experiment, direction, sampler), group) in enumerate(line_groups):
+        group = group.sort_values("n_steps")
+        label = f"{experiment}, {_direction_text(direction, direction_labels)}"
+        if several_samplers:
+            label += f", {sampler}"
+        axis.errorbar(
+            group["n_steps"],
+            group["ssim_mean"],
+            yerr=group["ssim_std"],
+            marker=MARKERS[index % len(MARKERS)],
+            linestyle=LINE_STYLES[index % len(LINE_STYLES)],
+            capsize=3,
+            label=label,
+        )
+
+    _draw_baselines(axis, summary[is_baseline], direction_labels)
+
+    axis.set_xscale("log")
+    axis.set_xlabel("sampler steps N (log scale)")
+    axis.set_ylabel("SSIM, mean ± std over images")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    _save_figure(figure, out_path)
+
+
+def _draw_baselines(
+    axis, baselines: pd.DataFrame, direction_labels: Mapping[str, str] | None
+) -> None:
+    used = {sampler: 0 for sampler in BASELINE_SAMPLERS}
+    for (direction, sampler), group in baselines.groupby(["direction", "sampler"], sort=True):
+        direction_text = _direction_text(direction, direction_labels)
+        # Experiments on the same dataset share baseline values, and one line then stands
+        # for all of them.
+        if group["ssim_mean"].round(9).nunique() == 1:
+            lines = [(f"{sampler} baseline, {direction_text}", group["ssim_mean"].iloc[0])]
+        else:
+            lines = [
+                (f"{sampler} baseline, {experiment}, {direction_text}", row["ssim_mean"])
+                for experiment, row in group.set_index("experiment").iterrows()
+            ]
+        for label, value in lines:
+            styles = BASELINE_STYLES[sampler]
+            count = used[sampler]
+            axis.axhline(
+                value,
+                color=BASELINE_GRAYS[count % len(BASELINE_GRAYS)],
+                linestyle=styles[count % len(styles)],
+                linewidth=1.5,
+                label=label,
+            )
+            used[sampler] = count + 1
+
+
+def _read_loss_csv(path: str | os.PathLike) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"loss log {path} not found; rerun the training rule")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError as error:
+        raise ValueError(f"loss log {path} is empty; rerun the training rule") from error
+    missing = [column for column in LOSS_COLUMNS if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"loss log {path} is missing the columns {missing}; expected {', '.join(LOSS_COLUMNS)}"
+        )
+    if frame.empty:
+        raise ValueError(f"loss log {path} has no rows; rerun the training rule")
+    not_positive = int((frame["loss"] <= 0).sum())
+    if not_positive:
+        logger.warning(
+            "%d losses in %s are <= 0 and do not show on the log axis", not_positive, path
+        )
+    return frame.sort_values("step")
+
+
+def _smooth(values: pd.Series) -> pd.Series:
+    """Return a trailing rolling mean over about 5% of the points, at most 50."""
+    window = max(1, min(50, len(values) // 20))
+    return values.rolling(window, min_periods=1).mean()
+
+
+def plot_training_loss(
+    loss_csvs: Mapping[str, str | os.PathLike],
+    out_path: str | os.PathLike,
+    direction_labels: Mapping[str, str] | None = None,
+) -> None:
+    """Plot training loss against step for each experiment on a log-scaled y axis.
+
+    The raw total loss is drawn faint with its rolling mean on top. The per-direction
+    losses are drawn as thinner smoothed lines, dashed for AtoB and dotted for BtoA.
+    `loss_csvs` maps an experiment name to its loss log. Direction columns that are all
+    empty are left out.
+    """
+    if not loss_csvs:
+        raise ValueError("plot_training_loss needs at least one loss log, got none")
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (experiment, path) in enumerate(loss_csvs.items()):
+        frame = _read_loss_csv(path)
+        color = colors[index % len(colors)]
+        steps = frame["step"]
+        axis.plot(steps, frame["loss"], color=color, linewidth=0.6, alpha=0.3)
+        axis.plot(
+            steps,
+            _smooth(frame["loss"]),
+            color=color,
+            linewidth=2.0,
+            marker=MARKERS[index % len(MARKERS)],
+            markevery=max(1, len(frame) // 8),
+            label=f"{experiment}, total",
+        )
+        for column, style in LOSS_DIRECTION_STYLES.items():
+            if frame[column].isna().all():
+                continue
+            direction = column.removeprefix("loss_")
+            axis.plot(
+                steps,
+                _smooth(frame[column]),
+                color=color,
+                linewidth=1.0,
+                linestyle=style,
+                label=f"{experiment}, {_direction_text(direction, direction_labels)}",
+            )
+
+    axis.set_yscale("log")
+    axis.set_xlabel("training step")
+    axis.set_ylabel("loss (log scale)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize="small")
+    _save_figure(figure, out_path)
+
+
+def plot_sample_grid(
+    samples_path: str | os.PathLike,
+    data_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    n_images: int = 8,
+) -> None:
+    """Plot up to `n_images` images as rows of condition, translation and ground truth.
+
+    The ground truth row is left out when the data split has none, as for an unpaired
+    split without counterparts.
+    """
+    _check_image_count(n_images)
+    translations = load_translation_set(samples_path, data_path)
+    count = min(n_images, len(translations.image_ids))
+    if count == 0:
+        raise ValueError(f"sample file {samples_path} contains no images")
+
+    row_labels = [f"condition\n({translations.source_domain})", "translation"]
+    rows = [translations.condition, translations.translation]
+    if translations.target is not None:
+        row_labels.append(f"ground truth\n({translations.target_domain})")
+        rows.append(translations.target)
+    n_rows = len(rows)
+    figure, axes = plt.subplots(
+        n_rows,
+        count,
+        figsize=(count * CELL_INCHES + 1.0, n_rows * CELL_INCHES + 0.6),
+        squeeze=False,
+    )
+    for row, (label, images) in enumerate(zip(row_labels, rows)):
+        axes[row, 0].set_ylabel(label)
+        for column in range(count):
+            _show_image(axes[row, column], images[column])
+    for column in range(count):
+        axes[0, column].set_title(translations.image_ids[column], fontsize="x-small")
+    figure.suptitle(
+        f"{translations.experiment}: {translations.direction_label}, "
+        f"sampler {translations.sampler}, N={translations.n_steps}"
+    )
+    figure.tight_layout()
+    _save_figure(figure, out_path)

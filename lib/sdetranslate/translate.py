@@ -1,0 +1,119 @@
+"""Translation of a prepared split with a trained score model."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from sdetranslate.io import save_torch, to_model_range, to_uint8
+from sdetranslate.sampling import NoiseSource, get_sampler
+from sdetranslate.score import get_score_fn
+from sdetranslate.sde import VPSDE
+from sdetranslate.splits import direction_view
+from sdetranslate.training import load_score_model
+
+logger = logging.getLogger(__name__)
+
+
+def image_seed(seed: int, index: int) -> int:
+    """Return the noise seed of image `index`, independent of batching."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def translate_images(
+    model_path: str | Path,
+    cond_images: torch.Tensor,
+    names: list[str],
+    *,
+    experiment: str,
+    direction: str,
+    sampler: str,
+    n_steps: int,
+    seed: int,
+    batch_size: int,
+    device: torch.device,
+    out_path: str | Path,
+) -> dict:
+    """Translate uint8 condition images [N, 3, H, W] with a trained model and write the results as uint8.
+
+    Image i is translated with noise seeded by (seed, i), so the result does not
+    depend on `batch_size`. Sampling runs under `torch.inference_mode` with the
+    EMA weights stored in the model file. The output file records `names` as
+    the image ids.
+    """
+    sampler_spec = get_sampler(sampler)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    model, meta = load_score_model(model_path, device)
+    if meta["direction"] != direction:
+        raise ValueError(f"{model_path} holds the {meta['direction']} model, not {direction}")
+    logger.info(
+        "sampling with the %s weights of %s (trained for %d steps)", meta["weights"], model_path, meta["step"]
+    )
+    sde = VPSDE(meta["sde"]["beta_min"], meta["sde"]["beta_max"])
+    eps = float(meta["eps"])
+    score_fn = get_score_fn(sde, model)
+
+    outputs = []
+    started = time.monotonic()
+    count = len(names)
+    batches = range(0, count, batch_size)
+    for start in tqdm(batches, desc=f"{sampler} N={n_steps} {direction}", file=sys.stderr, mininterval=5.0):
+        stop = min(start + batch_size, count)
+        cond = to_model_range(cond_images[start:stop]).to(device)
+        noise = NoiseSource([image_seed(seed, index) for index in range(start, stop)])
+        with torch.inference_mode():
+            result = sampler_spec.fn(score_fn, sde, cond, n_steps, eps, noise)
+        outputs.append(to_uint8(result))
+    elapsed = time.monotonic() - started
+    logger.info(
+        "translated %d images %s with %s at N=%d in %.1f s (%d network evaluations per image)",
+        count,
+        direction,
+        sampler,
+        n_steps,
+        elapsed,
+        n_steps * sampler_spec.nfe_per_step,
+    )
+    payload = {
+        "images": torch.cat(outputs),
+        "image_ids": list(names),
+        "experiment": experiment,
+        "direction": direction,
+        "sampler": sampler,
+        "n_steps": int(n_steps),
+        "seed": int(seed),
+        "seconds": float(elapsed),
+    }
+    save_torch(payload, out_path)
+    return payload
+
+
+def translate_split(model_path: str | Path, data: dict, *, direction: str, **settings) -> dict:
+    """Translate the condition images of a prepared split (see `sdetranslate.splits`).
+
+    `settings` are the keyword arguments of `translate_images`.
+    """
+    view = direction_view(data, direction)
+    return translate_images(model_path, view.condition, view.names, direction=direction, **settings)
+
+
+def reconstruct(model_path: str | Path, samples: dict, *, direction: str, **settings) -> dict:
+    """Translate the translations in a sample file back with the model of the opposite direction.
+
+    `direction` is the direction of the model at `model_path`, the opposite of
+    the samples' own. `settings` are the keyword arguments of `translate_images`.
+    """
+    if samples["direction"] == direction:
+        raise ValueError(
+            f"reconstruction needs the model opposite to the samples' direction {samples['direction']}"
+        )
+    return translate_images(
+        model_path, samples["images"], list(samples["image_ids"]), direction=direction, **settings
+    )

@@ -1,0 +1,115 @@
+rule plot_sample_grid:
+    input:
+        samples="results/experiments/{experiment}/samples/{sampler}/{direction}/n{n_steps}.pt",
+        data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
+        code=lib_files("plotting", "io"),
+    output:
+        report(
+            "results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png",
+            caption="../report/sample_grid.rst",
+            category="Sample grids",
+            subcategory="{experiment}",
+            labels={
+                "sampler": "{sampler}",
+                "direction": "{direction}",
+                "N": "{n_steps}",
+            },
+        ),
+    log:
+        "logs/plots/samples/{experiment}/{sampler}_{direction}_n{n_steps}.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        n_images=config["figures"]["grid_images"],
+        label=lambda wildcards: direction_labels()[f"{wildcards.experiment}/{wildcards.direction}"],
+    script:
+        "../workflow_scripts/plot_sample_grid.py"
+
+
+rule plot_paired_translations:
+    input:
+        samples=[entry["samples_path"] for entry in translation_figure_entries("paired")],
+        data=[entry["data_path"] for entry in translation_figure_entries("paired")],
+        code=lib_files("plotting", "io"),
+    output:
+        report(
+            "results/figures/paired_translations.png",
+            caption="../report/paired_translations.rst",
+            category="Translations",
+        ),
+    log:
+        "logs/plots/paired_translations.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        entries=translation_figure_entries("paired"),
+        labels=direction_labels(),
+        n_images=config["figures"]["translation_images"],
+    script:
+        "../workflow_scripts/plot_paired_translations.py"
+
+
+rule plot_ssim_vs_steps:
+    input:
+        summary="results/metrics/ssim_summary.csv",
+        code=lib_files("plotting"),
+    output:
+        report(
+            "results/figures/ssim_vs_steps.png",
+            caption="../report/ssim_vs_steps.rst",
+            category="Metrics",
+        ),
+    log:
+        "logs/plots/ssim_vs_steps.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        labels=direction_labels(),
+    script:
+        "../workflow_scripts/plot_ssim_vs_steps.py"
+
+
+rule plot_training_loss:
+    input:
+        losses=expand("results/experiments/{experiment}/training_loss.csv", experiment=EXPERIMENTS),
+        code=lib_files("plotting"),
+    output:
+        report(
+            "results/figures/training_loss.png",
+            caption="../report/training_loss.rst",
+            category="Training",
+        ),
+    log:
+        "logs/plots/training_loss.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        experiments=list(EXPERIMENTS),
+    script:
+        "../workflow_scripts/plot_training_loss.py"
+
+
+rule plot_unpaired_translations:
+    input:
+        samples=[entry["samples_path"] for entry in translation_figure_entries("unpaired")],
+        reconstructions=[
+            entry["reconstruction_path"] for entry in translation_figure_entries("unpaired")
+        ],
+        data=[entry["data_path"] for entry in translation_figure_entries("unpaired")],
+        code=lib_files("plotting", "splits", "io"),
+    output:
+        report(
+            "results/figures/unpaired_translations.png",
+            caption="../report/unpaired_translations.rst",
+            category="Translations",
+        ),
+    log:
+        "logs/plots/unpaired_translations.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        entries=translation_figure_entries("unpaired"),
+        labels=direction_labels(),
+        n_images=config["figures"]["translation_images"],
+    script:
+        "../workflow_scripts/plot_unpaired_translations.py"

@@ -1,0 +1,465 @@
+"""End-to-end tests of the Snakemake workflow on tiny CPU configurations.
+
+Each test runs the real `snakemake` in a subprocess on the repository's Snakefile
+with a temporary working directory. The repository's config.yaml is always
+loaded first, so every configuration here replaces its `datasets` and
+`experiments` lists and overrides the other keys that matter for speed.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import http.server
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "Snakefile"
+MAPS_SAMPLE = REPO.parent / "shared" / "data" / "maps_sample.tar.gz"
+MAPS_SAMPLE_SHA256 = "5fad47de8c7a9030cc39b7af13fd2371b25236d98c9cd56371e3ac3f2ffe66c0"
+
+DIRECTIONS = ("AtoB", "BtoA")
+N_STEPS = (2, 5)
+N_EVAL_IMAGES = 4
+SAMPLER = "em"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Upper bound for one Snakemake call. A full tiny run took about a minute on 2 CPU cores.
+SNAKEMAKE_TIMEOUT_S = 600
+
+SSIM_COLUMNS = [
+    "experiment",
+    "task",
+    "dataset",
+    "direction",
+    "sampler",
+    "n_steps",
+    "image_id",
+    "ssim",
+    "psnr",
+]
+SUMMARY_COLUMNS = [
+    "experiment",
+    "direction",
+    "sampler",
+    "n_steps",
+    "n_images",
+    "ssim_mean",
+    "ssim_std",
+    "psnr_mean",
+]
+# Rules whose jobs depend on the sampling settings, and rules whose jobs do not.
+SAMPLING_DOWNSTREAM_RULES = (
+    "sample",
+    "score_samples",
+    "plot_sample_grid",
+    "collect_metrics",
+    "plot_paired_translations",
+    "plot_ssim_vs_steps",
+)
+SAMPLING_UPSTREAM_RULES = ("generate_synthetic_maps", "prepare_paired_split", "train_paired")
+
+SYNTHETIC_DATASET = {
+    "name": "synthetic_tiny",
+    "source": "synthetic",
+    "domains": ["satellite", "map"],
+    "synthetic": {"n_train": 8, "n_val": 4, "tile_size": 64, "seed": 0},
+    "splits": {
+        "train": {"folder": "train", "limit": 8},
+        "eval": {"folder": "val", "limit": N_EVAL_IMAGES},
+    },
+}
+
+
+def tiny_config(dataset: dict, experiment_name: str) -> dict:
+    """Return a configuration that trains the tiny UNet at 16 px for 20 steps on `dataset`."""
+    return {
+        "device": "cpu",
+        "threads": 1,
+        "datasets": [dataset],
+        "experiments": [
+            {
+                "name": experiment_name,
+                "task": "paired",
+                "dataset": dataset["name"],
+                "image_size": 16,
+                "model": {"preset": "tiny"},
+                "training": {
+                    "steps": 20,
+                    "batch_size": 4,
+                    "warmup_steps": 5,
+                    "checkpoint_every": 10,
+                    "log_every": 5,
+                    "seed": 0,
+                },
+            }
+        ],
+        "sampling": {"samplers": [SAMPLER], "n_steps": list(N_STEPS), "batch_size": 4, "seed": 0},
+        "figures": {"grid_images": 4, "translation_images": 2},
+    }
+
+
+def url_dataset(name: str, url: str) -> dict:
+    return {
+        "name": name,
+        "source": "url",
+        "url": url,
+        "sha256": MAPS_SAMPLE_SHA256,
+        "domains": ["satellite", "map"],
+        "splits": {
+            "train": {"folder": "train", "limit": 8},
+            "eval": {"folder": "val", "limit": N_EVAL_IMAGES},
+        },
+    }
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_snakemake(
+    workdir: Path, configfile: Path | None, *args: str
+) -> subprocess.CompletedProcess:
+    """Run Snakemake on the repository's Snakefile in `workdir` and return the finished process.
+
+    stdout and stderr are merged into `stdout`, because Snakemake splits its
+    messages between the two.
+    """
+    # `args` go before the options that take several values (--configfile,
+    # --resources), which would otherwise swallow targets given after them.
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(workdir), *args]
+    if configfile is not None:
+        command += ["--configfile", str(configfile)]
+    command += ["--cores", "2", "--resources", "gpu=1"]
+    return subprocess.run(
+        command,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=SNAKEMAKE_TIMEOUT_S,
+    )
+
+
+def output_tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
+    return "\n".join(result.stdout.splitlines()[-lines:])
+
+
+def run_ok(workdir: Path, configfile: Path | None, *args: str) -> subprocess.CompletedProcess:
+    result = run_snakemake(workdir, configfile, *args)
+    assert result.returncode == 0, f"snakemake {' '.join(args)} failed:\n{output_tail(result)}"
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Parse the first "Job stats" table of Snakemake's output into {rule: job count}.
+
+    Snakemake 9.27 prints the table as a header line `job count`, a dashed line,
+    one `<rule> <count>` line per rule and a final `total <count>` line.
+    """
+    lines = output.splitlines()
+    try:
+        start = lines.index("Job stats:")
+    except ValueError:
+        raise AssertionError(f"no 'Job stats:' table in the Snakemake output:\n{output}") from None
+    counts = {}
+    for line in lines[start + 3 :]:
+        match = re.fullmatch(r"(\S+)\s+(\d+)", line.strip())
+        if match is None or match.group(1) == "total":
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def assert_png(path: Path) -> None:
+    assert path.is_file(), f"missing figure {path}"
+    assert path.read_bytes()[: len(PNG_MAGIC)] == PNG_MAGIC, f"{path} is not a PNG file"
+
+
+def expected_log_files(experiment: str, dataset: str, data_logs: list[str]) -> list[str]:
+    """Return the log files, relative to the working directory, of a complete one-experiment run."""
+    logs = list(data_logs)
+    logs += [f"logs/data/prepare_{dataset}_16px_{role}.log" for role in ("train", "eval")]
+    logs.append(f"logs/train/{experiment}.log")
+    for direction in DIRECTIONS:
+        logs.append(f"logs/score/{experiment}/baselines_{direction}.log")
+        for n_steps in N_STEPS:
+            run = f"{SAMPLER}_{direction}_n{n_steps}"
+            logs.append(f"logs/sample/{experiment}/{run}.log")
+            logs.append(f"logs/score/{experiment}/{run}.log")
+            logs.append(f"logs/plots/samples/{experiment}/{run}.log")
+    logs += [
+        "logs/collect_metrics.log",
+        "logs/plots/paired_translations.log",
+        "logs/plots/ssim_vs_steps.log",
+        "logs/plots/training_loss.log",
+    ]
+    return logs
+
+
+def assert_complete_run(workdir: Path, experiment: str, dataset: str, data_logs: list[str]) -> None:
+    """Check every output that results/README.md lists for a one-experiment configuration."""
+    results = workdir / "results"
+
+    for role in ("train", "eval"):
+        split = results / "data" / dataset / "16px" / f"{role}.pt"
+        assert split.is_file(), f"missing prepared split {split}"
+
+    experiment_dir = results / "experiments" / experiment
+    for direction in DIRECTIONS:
+        model = experiment_dir / "models" / f"{direction}.pt"
+        assert model.is_file(), f"missing model {model}"
+    assert not (experiment_dir / "train_state").exists(), "train_state/ was left after training"
+
+    losses = pd.read_csv(experiment_dir / "training_loss.csv")
+    assert list(losses.columns) == ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"]
+    assert losses["step"].max() == 20
+
+    ssim = pd.read_csv(results / "metrics" / "ssim.csv")
+    assert list(ssim.columns) == SSIM_COLUMNS
+    assert set(ssim["experiment"]) == {experiment}
+    assert set(ssim["task"]) == {"paired"}
+    assert set(ssim["dataset"]) == {dataset}
+    for direction in DIRECTIONS:
+        for sampler, n_steps in [(SAMPLER, n) for n in N_STEPS] + [("identity", 0), ("mean", 0)]:
+            rows = ssim[
+                (ssim["direction"] == direction)
+                & (ssim["sampler"] == sampler)
+                & (ssim["n_steps"] == n_steps)
+            ]
+            assert (
+                len(rows) == N_EVAL_IMAGES
+            ), f"{direction} {sampler} n_steps={n_steps}: {len(rows)} rows"
+            assert rows["image_id"].nunique() == N_EVAL_IMAGES
+    assert len(ssim) == len(DIRECTIONS) * (len(N_STEPS) + 2) * N_EVAL_IMAGES
+    assert ssim["ssim"].between(-1, 1).all()
+    assert ssim["psnr"].notna().all()
+
+    summary = pd.read_csv(results / "metrics" / "ssim_summary.csv")
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert len(summary) == len(DIRECTIONS) * (len(N_STEPS) + 2)
+    assert (summary["n_images"] == N_EVAL_IMAGES).all()
+
+    for figure in ("paired_translations", "ssim_vs_steps", "training_loss"):
+        assert_png(results / "figures" / f"{figure}.png")
+    for direction in DIRECTIONS:
+        for n_steps in N_STEPS:
+            assert_png(
+                results
+                / "figures"
+                / "samples"
+                / experiment
+                / f"{SAMPLER}_{direction}_n{n_steps}.png"
+            )
+            samples = experiment_dir / "samples" / SAMPLER / direction / f"n{n_steps}.pt"
+            assert samples.is_file(), f"missing samples {samples}"
+            benchmark = (
+                workdir
+                / "benchmarks"
+                / "sample"
+                / experiment
+                / f"{SAMPLER}_{direction}_n{n_steps}.tsv"
+            )
+            assert benchmark.is_file(), f"missing benchmark {benchmark}"
+    assert (workdir / "benchmarks" / "train" / f"{experiment}.tsv").is_file()
+
+    for log in expected_log_files(experiment, dataset, data_logs):
+        path = workdir / log
+        assert path.is_file(), f"missing log {log}"
+        assert path.stat().st_size > 0, f"empty log {log}"
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory) -> tuple[Path, Path]:
+    """Run the whole pipeline once on the synthetic dataset and return (workdir, config file)."""
+    workdir = tmp_path_factory.mktemp("synthetic_run")
+    configfile = write_config(
+        workdir / "config.yaml", tiny_config(SYNTHETIC_DATASET, "tiny_synthetic")
+    )
+    run_ok(workdir, configfile)
+    return workdir, configfile
+
+
+@pytest.mark.integration
+def test_pipeline_synthetic_end_to_end(synthetic_run):
+    workdir, configfile = synthetic_run
+    dataset = SYNTHETIC_DATASET["name"]
+
+    assert_complete_run(
+        workdir, "tiny_synthetic", dataset, data_logs=[f"logs/data/generate_{dataset}.log"]
+    )
+
+    result = run_ok(workdir, configfile, "-n")
+    assert "Nothing to be done" in result.stdout, output_tail(result)
+
+
+@pytest.mark.integration
+def test_pipeline_params_change_reruns_only_downstream(synthetic_run, tmp_path):
+    workdir, configfile = synthetic_run
+    config = yaml.safe_load(configfile.read_text(encoding="utf-8"))
+
+    new_seed = copy.deepcopy(config)
+    new_seed["sampling"]["seed"] = 1
+    result = run_ok(
+        workdir, write_config(tmp_path / "seed.yaml", new_seed), "-n", "--quiet", "rules"
+    )
+    jobs = planned_jobs(result.stdout)
+    for rule in SAMPLING_DOWNSTREAM_RULES:
+        assert rule in jobs, f"{rule} is not rerun after sampling.seed changed: {jobs}"
+    assert jobs["sample"] == len(DIRECTIONS) * len(N_STEPS)
+    assert jobs["score_samples"] == len(DIRECTIONS) * len(N_STEPS)
+    assert jobs["plot_sample_grid"] == len(DIRECTIONS) * len(N_STEPS)
+    for rule in SAMPLING_UPSTREAM_RULES + ("score_baselines", "plot_training_loss"):
+        assert rule not in jobs, f"{rule} is rerun after sampling.seed changed: {jobs}"
+
+    more_steps = copy.deepcopy(config)
+    more_steps["experiments"][0]["training"]["steps"] = 30
+    result = run_ok(
+        workdir, write_config(tmp_path / "steps.yaml", more_steps), "-n", "--quiet", "rules"
+    )
+    jobs = planned_jobs(result.stdout)
+    assert (
+        jobs.get("train_paired") == 1
+    ), f"train_paired is not rerun after training.steps changed: {jobs}"
+    assert "plot_training_loss" in jobs
+    assert "sample" in jobs
+    assert "prepare_paired_split" not in jobs
+    assert "generate_synthetic_maps" not in jobs
+
+
+class RecordingHandler(http.server.SimpleHTTPRequestHandler):
+    """Static file handler that appends each GET to `server.requests` and logs nothing."""
+
+    def do_GET(self):
+        self.server.requests.append(("GET", self.path))
+        super().do_GET()
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def archive_server():
+    """Serve the folder of the maps sample archive on 127.0.0.1 and yield the server."""
+    if not MAPS_SAMPLE.is_file():
+        pytest.skip(f"sample archive not found at {MAPS_SAMPLE}")
+    handler = functools.partial(RecordingHandler, directory=str(MAPS_SAMPLE.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def closed_port() -> int:
+    """Return a loopback port that nothing listens on (free when this returns)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_pipeline_maps_archive_over_http(archive_server, tmp_path):
+    port = archive_server.server_address[1]
+    dataset = "maps_sample"
+    url = f"http://127.0.0.1:{port}/{MAPS_SAMPLE.name}"
+    configfile = write_config(
+        tmp_path / "config.yaml", tiny_config(url_dataset(dataset, url), "tiny_maps")
+    )
+
+    run_ok(tmp_path, configfile)
+
+    assert ("GET", f"/{MAPS_SAMPLE.name}") in archive_server.requests
+    archive = tmp_path / "resources" / "archives" / dataset / MAPS_SAMPLE.name
+    assert archive.read_bytes() == MAPS_SAMPLE.read_bytes()
+    download_log = f"logs/data/download_{dataset}_{MAPS_SAMPLE.name}.log"
+    assert MAPS_SAMPLE_SHA256 in (tmp_path / download_log).read_text(encoding="utf-8")
+    assert_complete_run(
+        tmp_path,
+        "tiny_maps",
+        dataset,
+        data_logs=[download_log, f"logs/data/extract_{dataset}.log"],
+    )
+
+
+@pytest.mark.integration
+def test_pipeline_uses_preplaced_archive(tmp_path):
+    if not MAPS_SAMPLE.is_file():
+        pytest.skip(f"sample archive not found at {MAPS_SAMPLE}")
+    dataset = "maps_offline"
+    url = f"http://127.0.0.1:{closed_port()}/{MAPS_SAMPLE.name}"
+    configfile = write_config(
+        tmp_path / "config.yaml", tiny_config(url_dataset(dataset, url), "tiny_maps")
+    )
+    archive = tmp_path / "resources" / "archives" / dataset / MAPS_SAMPLE.name
+    archive.parent.mkdir(parents=True)
+    shutil.copyfile(MAPS_SAMPLE, archive)
+    splits = [f"results/data/{dataset}/16px/{role}.pt" for role in ("train", "eval")]
+
+    result = run_ok(tmp_path, configfile, *splits)
+
+    jobs = planned_jobs(result.stdout)
+    assert "download_archive" not in jobs, f"the pre-placed archive was downloaded again: {jobs}"
+    assert jobs.get("extract_archive") == 1
+    assert jobs.get("prepare_paired_split") == 2
+    for split in splits:
+        assert (tmp_path / split).is_file(), f"missing prepared split {split}"
+    assert not (tmp_path / "logs" / "data" / f"download_{dataset}_{MAPS_SAMPLE.name}.log").exists()
+
+
+def test_workflow_lint_clean(tmp_path):
+    lint = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(tmp_path), "--lint"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=SNAKEMAKE_TIMEOUT_S,
+    )
+    assert lint.returncode == 0, lint.stdout
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout, lint.stdout
+
+    snakefmt = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", str(SNAKEFILE), str(REPO / "rules")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=SNAKEMAKE_TIMEOUT_S,
+    )
+    assert snakefmt.returncode == 0, snakefmt.stdout
+
+
+def test_config_rejects_unknown_key(tmp_path):
+    configfile = write_config(tmp_path / "config.yaml", {"sampling": {"n_step": [2]}})
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0
+    assert "Error validating config file" in result.stdout, output_tail(result)
+    assert "'n_step' was unexpected" in result.stdout, output_tail(result)
+
+
+def test_config_rejects_unknown_dataset_reference(tmp_path):
+    config = tiny_config(SYNTHETIC_DATASET, "tiny_synthetic")
+    config["experiments"][0]["dataset"] = "no_such_dataset"
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0
+    assert "'no_such_dataset'" in result.stdout, output_tail(result)
+    assert "not among the datasets" in result.stdout, output_tail(result)

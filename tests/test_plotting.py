@@ -1,0 +1,429 @@
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+
+from sdetranslate import plotting
+from sdetranslate.evaluation import SCORE_COLUMNS, summarize
+from sdetranslate.plotting import (
+    MISSING_TARGET_TEXT,
+    plot_paired_translations,
+    plot_sample_grid,
+    plot_ssim_vs_steps,
+    plot_training_loss,
+    plot_unpaired_translations,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SIZE = 16
+
+
+def random_images(count: int, generator: torch.Generator) -> torch.Tensor:
+    shape = (count, 3, SIZE, SIZE)
+    return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
+
+
+def make_paired_split(count: int, seed: int) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    return {
+        "a": random_images(count, generator),
+        "b": random_images(count, generator),
+        "names": [f"test_{index:03d}" for index in range(count)],
+        "domains": ["satellite", "map"],
+        "image_size": SIZE,
+        "split": "test",
+    }
+
+
+def make_unpaired_split(count_a: int, count_b: int, seed: int, counterparts: bool) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    data = {
+        "a": random_images(count_a, generator),
+        "b": random_images(count_b, generator),
+        "names_a": [f"testA_{index}" for index in range(count_a)],
+        "names_b": [f"testB_{index}" for index in range(count_b)],
+        "domains": ["horse", "zebra"],
+        "image_size": SIZE,
+        "split": "testA+testB",
+    }
+    if counterparts:
+        data["a_counterpart"] = random_images(count_a, generator)
+        data["b_counterpart"] = random_images(count_b, generator)
+    return data
+
+
+def make_samples(images: torch.Tensor, image_ids: list[str], direction: str = "AtoB") -> dict:
+    return {
+        "images": images,
+        "image_ids": image_ids,
+        "experiment": "joint",
+        "direction": direction,
+        "sampler": "em",
+        "n_steps": 100,
+    }
+
+
+def save(tmp_path, name: str, data: dict):
+    path = tmp_path / name
+    torch.save(data, path)
+    return path
+
+
+def score_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Build a score table from (experiment, direction, sampler, n_steps, image_id, ssim, psnr)."""
+    records = [
+        {
+            "experiment": experiment,
+            "task": "translate",
+            "dataset": "maps",
+            "direction": direction,
+            "sampler": sampler,
+            "n_steps": n_steps,
+            "image_id": image_id,
+            "ssim": ssim_value,
+            "psnr": psnr_value,
+        }
+        for experiment, direction, sampler, n_steps, image_id, ssim_value, psnr_value in rows
+    ]
+    return pd.DataFrame(records, columns=SCORE_COLUMNS)
+
+
+def assert_png_written(path):
+    assert path.read_bytes()[: len(PNG_MAGIC)] == PNG_MAGIC
+    leftovers = [entry.name for entry in path.parent.iterdir() if entry.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Collect the figures that plotting functions would save, instead of writing PNGs."""
+    collected = []
+    monkeypatch.setattr(plotting, "_save_figure", lambda figure, out_path: collected.append(figure))
+    yield collected
+    for figure in collected:
+        plt.close(figure)
+
+
+def column_titles(figure) -> list[str]:
+    """Return the titles of a figure's axes that have one, in drawing order."""
+    return [axis.get_title() for axis in figure.axes if axis.get_title()]
+
+
+def grid_shape(figure) -> tuple[int, int]:
+    """Return (rows, columns) of a figure made with plt.subplots."""
+    return figure.axes[0].get_subplotspec().get_gridspec().get_geometry()
+
+
+def texts_of(figure) -> list[str]:
+    return [text.get_text() for axis in figure.axes for text in axis.texts]
+
+
+@pytest.fixture
+def paired_path(tmp_path):
+    return save(tmp_path, "paired.pt", make_paired_split(4, seed=1))
+
+
+@pytest.fixture
+def paired_samples_path(tmp_path):
+    images = random_images(2, torch.Generator().manual_seed(2))
+    return save(tmp_path, "samples.pt", make_samples(images, ["test_002", "test_000"]))
+
+
+@pytest.fixture
+def unpaired_path(tmp_path):
+    return save(tmp_path, "unpaired.pt", make_unpaired_split(3, 4, seed=3, counterparts=True))
+
+
+@pytest.fixture
+def bare_path(tmp_path):
+    return save(tmp_path, "bare.pt", make_unpaired_split(3, 4, seed=3, counterparts=False))
+
+
+@pytest.fixture
+def atob_path(tmp_path):
+    images = random_images(2, torch.Generator().manual_seed(4))
+    return save(tmp_path, "atob.pt", make_samples(images, ["testA_2", "testA_0"]))
+
+
+@pytest.fixture
+def reconstruction_path(tmp_path):
+    # The BtoA model's translations of the AtoB samples back into domain A.
+    images = random_images(2, torch.Generator().manual_seed(5))
+    return save(tmp_path, "atob_back.pt", make_samples(images, ["testA_2", "testA_0"], "BtoA"))
+
+
+def test_paired_translations_png(tmp_path, paired_samples_path, paired_path):
+    out = tmp_path / "figures" / "paired.png"
+    labelled = {"label": "satellite → map (N=100)"}
+    entries = [
+        {**labelled, "samples_path": paired_samples_path, "data_path": paired_path},
+        {"samples_path": paired_samples_path, "data_path": paired_path},
+    ]
+    plot_paired_translations(entries, out, n_images=3)
+    assert_png_written(out)
+
+
+def test_paired_translations_missing_key(tmp_path, paired_samples_path):
+    with pytest.raises(ValueError, match="data_path"):
+        plot_paired_translations([{"samples_path": paired_samples_path}], tmp_path / "paired.png")
+
+
+def test_paired_translations_columns(figures, tmp_path, paired_samples_path, paired_path):
+    entry = {"samples_path": paired_samples_path, "data_path": paired_path}
+    plot_paired_translations([entry], tmp_path / "paired.png", n_images=3)
+    (figure,) = figures
+    assert column_titles(figure) == ["input (condition)", "translation", "ground truth"]
+    assert grid_shape(figure) == (2, 3)
+
+
+def test_paired_translations_unpaired_split(figures, tmp_path, atob_path, bare_path):
+    entry = {"samples_path": atob_path, "data_path": bare_path}
+    plot_paired_translations([entry], tmp_path / "paired.png")
+    (figure,) = figures
+    assert column_titles(figure) == ["input (condition)", "translation"]
+    assert grid_shape(figure) == (2, 2)
+
+
+def test_paired_translations_mixed_ground_truth(
+    figures, tmp_path, atob_path, bare_path, unpaired_path
+):
+    entries = [
+        {"samples_path": atob_path, "data_path": unpaired_path},
+        {"samples_path": atob_path, "data_path": bare_path},
+    ]
+    plot_paired_translations(entries, tmp_path / "paired.png")
+    (figure,) = figures
+    assert grid_shape(figure) == (4, 3)
+    assert texts_of(figure) == [MISSING_TARGET_TEXT, MISSING_TARGET_TEXT]
+
+
+def test_unpaired_translations_png(tmp_path, atob_path, reconstruction_path, unpaired_path):
+    out = tmp_path / "figures" / "unpaired.png"
+    entry = {
+        "label": "horse → zebra",
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": unpaired_path,
+    }
+    plot_unpaired_translations([entry], out, n_images=3)
+    assert_png_written(out)
+
+
+def test_unpaired_translations_counterparts(
+    figures, tmp_path, atob_path, reconstruction_path, unpaired_path
+):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": unpaired_path,
+    }
+    plot_unpaired_translations([entry, entry], tmp_path / "unpaired.png", n_images=1)
+    (figure,) = figures
+    assert column_titles(figure) == [
+        "input",
+        "translation",
+        "reconstruction",
+        "counterpart (ground truth)",
+    ]
+    assert grid_shape(figure) == (2, 4)
+
+
+def test_unpaired_translations_no_counterparts(
+    figures, tmp_path, atob_path, reconstruction_path, bare_path
+):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": bare_path,
+    }
+    plot_unpaired_translations([entry], tmp_path / "unpaired.png")
+    (figure,) = figures
+    assert column_titles(figure) == ["input", "translation", "reconstruction"]
+    assert grid_shape(figure) == (2, 3)
+
+
+def test_unpaired_translations_some_counterparts(
+    figures, tmp_path, atob_path, reconstruction_path, bare_path, unpaired_path
+):
+    # The counterpart column needs counterparts for every entry.
+    entries = [
+        {
+            "samples_path": atob_path,
+            "reconstruction_path": reconstruction_path,
+            "data_path": data_path,
+        }
+        for data_path in (unpaired_path, bare_path)
+    ]
+    plot_unpaired_translations(entries, tmp_path / "unpaired.png")
+    (figure,) = figures
+    assert grid_shape(figure) == (4, 3)
+    assert texts_of(figure) == []
+
+
+def test_unpaired_translations_images(
+    figures, tmp_path, atob_path, reconstruction_path, unpaired_path
+):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": unpaired_path,
+    }
+    plot_unpaired_translations([entry], tmp_path / "unpaired.png", n_images=1)
+    (figure,) = figures
+    shown = [axis.images[0].get_array() for axis in figure.axes]
+    split = torch.load(unpaired_path)
+    samples = torch.load(atob_path)
+    reconstruction = torch.load(reconstruction_path)
+    expected = [
+        split["a"][2],
+        samples["images"][0],
+        reconstruction["images"][0],
+        split["a_counterpart"][2],
+    ]
+    for image, tensor in zip(shown, expected, strict=True):
+        assert (image == tensor.permute(1, 2, 0).numpy()).all()
+
+
+def test_unpaired_translations_row_label(
+    figures, tmp_path, atob_path, reconstruction_path, unpaired_path
+):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": unpaired_path,
+    }
+    plot_unpaired_translations([entry], tmp_path / "unpaired.png", n_images=1)
+    (figure,) = figures
+    assert figure.axes[0].get_ylabel() == "horse → zebra (N=100)\nimage testA_2"
+
+
+def test_unpaired_translations_other_ids(tmp_path, atob_path, unpaired_path):
+    images = random_images(2, torch.Generator().manual_seed(6))
+    back = save(tmp_path, "back.pt", make_samples(images, ["testA_0", "testA_2"], "BtoA"))
+    entry = {"samples_path": atob_path, "reconstruction_path": back, "data_path": unpaired_path}
+    with pytest.raises(ValueError, match="image ids") as error:
+        plot_unpaired_translations([entry], tmp_path / "unpaired.png")
+    assert str(back) in str(error.value)
+
+
+def test_unpaired_translations_same_direction(tmp_path, atob_path, unpaired_path):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": atob_path,
+        "data_path": unpaired_path,
+    }
+    with pytest.raises(ValueError, match="opposite model"):
+        plot_unpaired_translations([entry], tmp_path / "unpaired.png")
+
+
+def test_unpaired_translations_size_mismatch(tmp_path, atob_path, unpaired_path):
+    images = torch.zeros((2, 3, SIZE * 2, SIZE * 2), dtype=torch.uint8)
+    back = save(tmp_path, "back.pt", make_samples(images, ["testA_2", "testA_0"], "BtoA"))
+    entry = {"samples_path": atob_path, "reconstruction_path": back, "data_path": unpaired_path}
+    with pytest.raises(ValueError, match="size"):
+        plot_unpaired_translations([entry], tmp_path / "unpaired.png")
+
+
+def test_unpaired_translations_missing_key(tmp_path, atob_path, unpaired_path):
+    entry = {"samples_path": atob_path, "data_path": unpaired_path}
+    with pytest.raises(ValueError, match="reconstruction_path"):
+        plot_unpaired_translations([entry], tmp_path / "unpaired.png")
+
+
+def test_unpaired_translations_no_entries(tmp_path):
+    with pytest.raises(ValueError, match="at least one entry"):
+        plot_unpaired_translations([], tmp_path / "unpaired.png")
+
+
+def test_unpaired_translations_bad_count(tmp_path, atob_path, reconstruction_path, bare_path):
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": bare_path,
+    }
+    with pytest.raises(ValueError, match="n_images"):
+        plot_unpaired_translations([entry], tmp_path / "unpaired.png", n_images=0)
+
+
+def test_ssim_vs_steps_png(tmp_path):
+    rows = []
+    for direction in ("AtoB", "BtoA"):
+        for n_steps in (10, 100, 1000):
+            rows.append(("joint", direction, "em", n_steps, "x", 0.1 * math.log10(n_steps), 20.0))
+            rows.append(("joint", direction, "em", n_steps, "y", 0.05 * math.log10(n_steps), 20.0))
+        rows.append(("joint", direction, "identity", 0, "x", 0.05, 12.0))
+        rows.append(("joint", direction, "mean", 0, "x", 0.15, 15.0))
+    summary_csv = tmp_path / "summary.csv"
+    summarize(score_frame(rows)).to_csv(summary_csv, index=False)
+    out = tmp_path / "figures" / "ssim_vs_steps.png"
+    plot_ssim_vs_steps(summary_csv, out, direction_labels={"AtoB": "satellite → map"})
+    assert_png_written(out)
+
+
+def test_ssim_vs_steps_only_baselines(tmp_path):
+    summary_csv = tmp_path / "summary.csv"
+    rows = [("joint", "AtoB", "identity", 0, "x", 0.05, 12.0)]
+    summarize(score_frame(rows)).to_csv(summary_csv, index=False)
+    with pytest.raises(ValueError, match="no rows for a sampler"):
+        plot_ssim_vs_steps(summary_csv, tmp_path / "ssim_vs_steps.png")
+
+
+def test_training_loss_png(tmp_path):
+    steps = list(range(0, 2000, 10))
+    loss_csvs = {}
+    for name, scale in (("joint", 1.0), ("separate", 2.0)):
+        frame = pd.DataFrame(
+            {
+                "step": steps,
+                "loss": [scale / (1 + step / 100) for step in steps],
+                "loss_AtoB": [scale * 1.1 / (1 + step / 100) for step in steps],
+                "loss_BtoA": [scale * 0.9 / (1 + step / 100) for step in steps],
+                "lr": [2e-4] * len(steps),
+            }
+        )
+        loss_csvs[name] = tmp_path / f"{name}_loss.csv"
+        frame.to_csv(loss_csvs[name], index=False)
+    out = tmp_path / "figures" / "loss.png"
+    plot_training_loss(loss_csvs, out)
+    assert_png_written(out)
+
+
+def test_training_loss_missing_column(tmp_path):
+    path = tmp_path / "loss.csv"
+    pd.DataFrame({"step": [0], "loss": [1.0]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="loss_AtoB") as error:
+        plot_training_loss({"joint": path}, tmp_path / "loss.png")
+    assert str(path) in str(error.value)
+
+
+def test_sample_grid_png(tmp_path, paired_samples_path, paired_path):
+    out = tmp_path / "figures" / "grid.png"
+    plot_sample_grid(paired_samples_path, paired_path, out, n_images=8)
+    assert_png_written(out)
+
+
+def test_sample_grid_paired_rows(figures, tmp_path, paired_samples_path, paired_path):
+    plot_sample_grid(paired_samples_path, paired_path, tmp_path / "grid.png")
+    (figure,) = figures
+    assert grid_shape(figure) == (3, 2)
+    assert [axis.get_ylabel() for axis in figure.axes[::2]] == [
+        "condition\n(satellite)",
+        "translation",
+        "ground truth\n(map)",
+    ]
+
+
+def test_sample_grid_counterparts(figures, tmp_path, atob_path, unpaired_path):
+    plot_sample_grid(atob_path, unpaired_path, tmp_path / "grid.png")
+    (figure,) = figures
+    assert grid_shape(figure) == (3, 2)
+    assert figure.axes[4].get_ylabel() == "ground truth\n(zebra)"
+
+
+def test_sample_grid_no_ground_truth(figures, tmp_path, atob_path, bare_path):
+    plot_sample_grid(atob_path, bare_path, tmp_path / "grid.png")
+    (figure,) = figures
+    assert grid_shape(figure) == (2, 2)
+    assert [axis.get_ylabel() for axis in figure.axes[::2]] == ["condition\n(horse)", "translation"]

@@ -1,0 +1,7 @@
+"""Download a dataset archive, or check one that is already in place."""
+
+from sdetranslate.data.download import fetch_archive
+from sdetranslate.runtime import start_step
+
+start_step(snakemake.log[0])
+fetch_archive(snakemake.params.url, snakemake.output[0], sha256=snakemake.params.sha256)

@@ -1,0 +1,16 @@
+"""Score the identity and mean-image baselines of one direction."""
+
+from sdetranslate.evaluation import score_baselines
+from sdetranslate.io import save_dataframe_csv
+from sdetranslate.runtime import start_step
+
+start_step(snakemake.log[0])
+scores = score_baselines(
+    snakemake.input.eval,
+    snakemake.input.train,
+    experiment=snakemake.wildcards.experiment,
+    task=snakemake.params.task,
+    dataset=snakemake.params.dataset,
+    direction=snakemake.wildcards.direction,
+)
+save_dataframe_csv(scores, snakemake.output[0])
