@@ -49,7 +49,16 @@ def with_layout_defaults(dataset):
     defaults = LAYOUT_DEFAULTS[dataset["layout"]]
     dataset.setdefault("domains", list(defaults["domains"]))
     splits = dataset.setdefault("splits", {})
+    foreign = ("folder_a", "folder_b", "counterpart_a", "counterpart_b")
+    if dataset["layout"] == "unpaired":
+        foreign = ("folder",)
     for role in ("train", "eval"):
+        unused = [key for key in foreign if key in splits.get(role, {})]
+        if unused:
+            raise ValueError(
+                f"config: splits.{role} of dataset {dataset['name']!r} has the keys {unused}, "
+                f"which the {dataset['layout']} layout does not use; remove them or set layout"
+            )
         split = {**defaults[role], **splits.get(role, {})}
         if dataset["layout"] == "unpaired":
             counterparts = SYNTHETIC_COUNTERPARTS if dataset["source"] == "synthetic" else {}
@@ -75,16 +84,19 @@ def check_config():
             raise ValueError(
                 f"config: dataset {dataset['name']!r} has source: url but no url; add one"
             )
-    for dataset in DATASETS.values():
-        keys = ("folder",) if dataset["layout"] == "paired" else ("folder_a", "folder_b")
-        for role, split in dataset["splits"].items():
-            missing = [key for key in keys if key not in split]
-            if missing:
-                raise ValueError(
-                    f"config: splits.{role} of dataset {dataset['name']!r} ({dataset['layout']} "
-                    f"layout) needs the keys {missing}"
-                )
+    if config["sde"]["beta_min"] >= config["sde"]["beta_max"]:
+        raise ValueError(
+            f"config: sde.beta_min ({config['sde']['beta_min']}) must be smaller than "
+            f"sde.beta_max ({config['sde']['beta_max']})"
+        )
     for experiment in config["experiments"]:
+        levels = len(model_settings(experiment)["channel_mult"])
+        if experiment["image_size"] % 2 ** (levels - 1):
+            raise ValueError(
+                f"config: experiment {experiment['name']!r} has image_size "
+                f"{experiment['image_size']}, which its UNet's {levels} levels cannot halve "
+                f"{levels - 1} times; use a larger image_size or fewer model.channel_mult entries"
+            )
         if experiment["dataset"] not in DATASETS:
             raise ValueError(
                 f"config: experiment {experiment['name']!r} uses dataset {experiment['dataset']!r}, "
@@ -97,9 +109,6 @@ def check_config():
                 f"dataset {experiment['dataset']!r} has the {layout} layout; use a dataset of the "
                 f"{experiment['task']} layout"
             )
-
-
-check_config()
 
 
 def name_pattern(names):
@@ -307,6 +316,9 @@ def all_outputs():
         outputs.append("results/figures/unpaired_translations.png")
     if stripe_scored_experiments():
         outputs.append("results/metrics/unpaired_scores.csv")
+    for dataset in sorted({experiment["dataset"] for experiment in EXPERIMENTS.values()}):
+        outputs.append(f"results/datasets/{dataset}/manifest.csv")
+        outputs.append(f"results/datasets/{dataset}/rejected.csv")
     return outputs + [sample_grid_file(*run) for run in evaluation_runs()]
 
 
@@ -315,3 +327,6 @@ def split_folders(dataset_name):
     dataset = DATASETS[dataset_name]
     keys = ("folder",) if dataset["layout"] == "paired" else ("folder_a", "folder_b")
     return [dataset["splits"][role][key] for role in ("train", "eval") for key in keys]
+
+
+check_config()

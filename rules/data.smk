@@ -42,11 +42,16 @@ rule download_archive:
         archive=r"[A-Za-z0-9._-]+",
     # No inputs: an archive that exists is never replaced, so one placed here by
     # hand is used without network access.
+    # NOTE: Snakemake reruns a job whose params changed since it last ran, so
+    # editing the download settings of a downloaded archive fetches it again.
     conda:
         "../envs/sdetranslate.yaml"
     params:
         url=lambda wildcards: DATASETS[wildcards.dataset]["url"],
         sha256=lambda wildcards: DATASETS[wildcards.dataset]["sha256"],
+        retries=lambda wildcards: DATASETS[wildcards.dataset]["download"]["retries"],
+        timeout_s=lambda wildcards: DATASETS[wildcards.dataset]["download"]["timeout_s"],
+        size_bytes=lambda wildcards: DATASETS[wildcards.dataset]["download"]["size_bytes"],
     script:
         "../workflow_scripts/download_archive.py"
 
@@ -72,9 +77,11 @@ rule extract_archive:
 rule prepare_paired_split:
     input:
         dataset="resources/datasets/{dataset}",
-        code=lib_files("data/prepare", "data/extract", "io"),
+        code=lib_files("data/prepare", "data/images", "data/records", "data/extract", "io"),
     output:
-        "results/data/{dataset}/{size}px/{role}.pt",
+        data="results/data/{dataset}/{size}px/{role}.pt",
+        manifest="results/data/{dataset}/{size}px/{role}_manifest.csv",
+        rejected="results/data/{dataset}/{size}px/{role}_rejected.csv",
     log:
         "logs/data/prepare_{dataset}_{size}px_{role}.log",
     wildcard_constraints:
@@ -87,6 +94,7 @@ rule prepare_paired_split:
         splits=lambda wildcards: split_folders(wildcards.dataset),
         domains=lambda wildcards: DATASETS[wildcards.dataset]["domains"],
         image_size=lambda wildcards: int(wildcards.size),
+        on_bad_image=lambda wildcards: DATASETS[wildcards.dataset]["on_bad_image"],
     script:
         "../workflow_scripts/prepare_split.py"
 
@@ -94,9 +102,18 @@ rule prepare_paired_split:
 rule prepare_unpaired_split:
     input:
         dataset="resources/datasets/{dataset}",
-        code=lib_files("data/prepare_unpaired", "data/prepare", "data/extract", "io"),
+        code=lib_files(
+            "data/prepare_unpaired",
+            "data/prepare",
+            "data/images",
+            "data/records",
+            "data/extract",
+            "io",
+        ),
     output:
-        "results/data/{dataset}/{size}px/{role}.pt",
+        data="results/data/{dataset}/{size}px/{role}.pt",
+        manifest="results/data/{dataset}/{size}px/{role}_manifest.csv",
+        rejected="results/data/{dataset}/{size}px/{role}_rejected.csv",
     log:
         "logs/data/prepare_{dataset}_{size}px_{role}.log",
     wildcard_constraints:
@@ -108,5 +125,47 @@ rule prepare_unpaired_split:
         splits=lambda wildcards: split_folders(wildcards.dataset),
         domains=lambda wildcards: DATASETS[wildcards.dataset]["domains"],
         image_size=lambda wildcards: int(wildcards.size),
+        on_bad_image=lambda wildcards: DATASETS[wildcards.dataset]["on_bad_image"],
     script:
         "../workflow_scripts/prepare_unpaired_split.py"
+
+
+# Image sizes at which experiments use each dataset, so the sizes at which its splits are prepared.
+PREPARED_SIZES = {
+    name: sorted(
+        {
+            experiment["image_size"]
+            for experiment in EXPERIMENTS.values()
+            if experiment["dataset"] == name
+        }
+    )
+    for name in DATASETS
+}
+
+
+rule collect_dataset_records:
+    input:
+        manifests=lambda wildcards: expand(
+            "results/data/{dataset}/{size}px/{role}_manifest.csv",
+            dataset=wildcards.dataset,
+            size=PREPARED_SIZES[wildcards.dataset],
+            role=["train", "eval"],
+        ),
+        rejected=lambda wildcards: expand(
+            "results/data/{dataset}/{size}px/{role}_rejected.csv",
+            dataset=wildcards.dataset,
+            size=PREPARED_SIZES[wildcards.dataset],
+            role=["train", "eval"],
+        ),
+        code=lib_files("data/records", "data/images", "io"),
+    output:
+        manifest="results/datasets/{dataset}/manifest.csv",
+        rejected="results/datasets/{dataset}/rejected.csv",
+    log:
+        "logs/data/collect_records_{dataset}.log",
+    wildcard_constraints:
+        dataset=name_pattern(DATASETS),
+    conda:
+        "../envs/sdetranslate.yaml"
+    script:
+        "../workflow_scripts/collect_dataset_records.py"

@@ -458,7 +458,7 @@ def test_prepare_limit(paired_root, tmp_path):
 
 
 def test_prepare_limit_too_large(paired_root, tmp_path):
-    with pytest.raises(ValueError, match="limit 5 .* 3 images"):
+    with pytest.raises(ValueError, match="limit 5 .* 3 usable images"):
         prepare_paired_split(paired_root, "train", 16, 5, tmp_path / "train.pt")
     assert not (tmp_path / "train.pt").exists()
 
@@ -485,7 +485,7 @@ def test_prepare_rejects_wrong_aspect(tmp_path):
     split = tmp_path / "train"
     split.mkdir()
     Image.new("RGB", (50, 40)).save(split / "1.jpg")
-    with pytest.raises(ValueError, match=r"1\.jpg is 50x40"):
+    with pytest.raises(ValueError, match=r"1\.jpg: size 50x40"):
         prepare_paired_split(tmp_path, "train", 8, None, tmp_path / "out.pt")
     assert not (tmp_path / "out.pt").exists()
 
@@ -579,3 +579,32 @@ def test_prepare_synthetic_dataset(tmp_path):
     assert data["names"] == ["1", "2", "3"]
     assert data["a"].shape == (3, 3, 16, 16)
     assert data["b"].float().mean() > data["a"].float().mean() + 50
+
+
+def test_outputs_follow_umask(tmp_path):
+    import os
+
+    from sdetranslate.io import atomic_directory, save_torch
+
+    previous = os.umask(0o022)
+    try:
+        save_torch({"x": 1}, tmp_path / "file.pt")
+        with atomic_directory(tmp_path / "folder"):
+            pass
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "file.pt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o755
+
+
+def test_load_torch_message_is_short(tmp_path):
+    from sdetranslate.io import load_torch
+
+    bad = tmp_path / "bad.pt"
+    bad.write_text("plain text, not a checkpoint\n")
+    with pytest.raises(ValueError) as caught:
+        load_torch(bad)
+    message = str(caught.value)
+    assert str(bad) in message
+    assert "delete it and rerun" in message
+    assert "weights_only" not in message

@@ -427,3 +427,12 @@ def test_sample_grid_no_ground_truth(figures, tmp_path, atob_path, bare_path):
     (figure,) = figures
     assert grid_shape(figure) == (2, 2)
     assert [axis.get_ylabel() for axis in figure.axes[::2]] == ["condition\n(horse)", "translation"]
+
+
+def test_label_figure_entries_uses_direction_labels():
+    from sdetranslate.plotting import label_figure_entries
+
+    entries = [{"experiment": "exp", "direction": "AtoB", "n_steps": 5, "samples_path": "s.pt"}]
+    labelled = label_figure_entries(entries, {"exp/AtoB": "satellite → map"})
+    assert labelled[0]["label"] == "exp\nsatellite → map\nN = 5"
+    assert labelled[0]["samples_path"] == "s.pt"

@@ -153,3 +153,23 @@ def test_learning_rate_warmup():
     assert learning_rate(0, config) == pytest.approx(1e-7)
     assert learning_rate(499, config) == pytest.approx(5e-5)
     assert learning_rate(5000, config) == pytest.approx(1e-4)
+
+
+def test_training_ignores_unreadable_state(tmp_path, caplog):
+    data = make_data(tmp_path)
+    paths = {"AtoB": tmp_path / "AtoB.pt", "BtoA": tmp_path / "BtoA.pt"}
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "state.pt").write_bytes(b"not a torch file")
+    config = TrainConfig(steps=2, batch_size=2, warmup_steps=1, log_every=1)
+    with caplog.at_level(logging.INFO):
+        train_paired(
+            data, tiny_config(), config, paths, tmp_path / "loss.csv", state_dir,
+            torch.device("cpu"),
+        )
+    assert "ignoring unreadable training state" in caplog.text
+    assert paths["AtoB"].exists()
+
+
+def tiny_config():
+    return unet_config_from_preset("tiny", 16)

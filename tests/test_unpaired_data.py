@@ -303,7 +303,7 @@ def test_prepare_missing_counterpart(dataset, tmp_path):
 
 
 def test_prepare_limit_too_large(dataset, tmp_path):
-    with pytest.raises(ValueError, match=r"limit 9 .* 8 images"):
+    with pytest.raises(ValueError, match=r"limit 9 .* 8 usable images"):
         prepare_unpaired_split(dataset, "testA", "testB", 32, 9, tmp_path / "out.pt")
 
 

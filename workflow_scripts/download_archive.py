@@ -4,4 +4,11 @@ from sdetranslate.data.download import fetch_archive
 from sdetranslate.runtime import start_step
 
 start_step(snakemake.log[0])
-fetch_archive(snakemake.params.url, snakemake.output[0], sha256=snakemake.params.sha256)
+fetch_archive(
+    snakemake.params.url,
+    snakemake.output[0],
+    sha256=snakemake.params.sha256,
+    timeout=snakemake.params.timeout_s,
+    retries=snakemake.params.retries,
+    size_bytes=snakemake.params.size_bytes,
+)

@@ -4,4 +4,6 @@ from sdetranslate.data.extract import extract_archive
 from sdetranslate.runtime import start_step
 
 start_step(snakemake.log[0])
-extract_archive(snakemake.input.archive, snakemake.output[0], required_splits=snakemake.params.splits)
+extract_archive(
+    snakemake.input.archive, snakemake.output[0], required_splits=snakemake.params.splits
+)

@@ -1,4 +1,4 @@
-"""Resize one split of a paired dataset and store it as uint8 tensors."""
+"""Resize one split of a paired dataset and store it as uint8 tensors, with its CSV records."""
 
 from sdetranslate.data.extract import find_dataset_root
 from sdetranslate.data.prepare import prepare_paired_split
@@ -11,6 +11,10 @@ prepare_paired_split(
     split=snakemake.params.folder,
     image_size=snakemake.params.image_size,
     limit=snakemake.params.limit,
-    out_path=snakemake.output[0],
+    out_path=snakemake.output.data,
     domains=tuple(snakemake.params.domains),
+    on_bad_image=snakemake.params.on_bad_image,
+    manifest_path=snakemake.output.manifest,
+    rejected_path=snakemake.output.rejected,
+    role=snakemake.wildcards.role,
 )

@@ -1,4 +1,4 @@
-"""Resize one split of an unpaired dataset and store each domain as uint8 tensors."""
+"""Resize one split of an unpaired dataset, store each domain as uint8 tensors, write its records."""
 
 from sdetranslate.data.extract import find_dataset_root
 from sdetranslate.data.prepare_unpaired import prepare_unpaired_split
@@ -12,8 +12,12 @@ prepare_unpaired_split(
     split_b=split["folder_b"],
     image_size=snakemake.params.image_size,
     limit=split["limit"],
-    out_path=snakemake.output[0],
+    out_path=snakemake.output.data,
     domains=tuple(snakemake.params.domains),
     counterpart_a=split["counterpart_a"],
     counterpart_b=split["counterpart_b"],
+    on_bad_image=snakemake.params.on_bad_image,
+    manifest_path=snakemake.output.manifest,
+    rejected_path=snakemake.output.rejected,
+    role=snakemake.wildcards.role,
 )

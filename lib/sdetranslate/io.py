@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import torch
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 @contextlib.contextmanager
@@ -28,6 +35,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     tmp = Path(tmp_name)
+    # mkstemp creates the file owner-only; outputs get the permissions open() would give.
+    os.chmod(tmp, 0o666 & ~_current_umask())
     try:
         yield tmp
         os.replace(tmp, path)
@@ -47,6 +56,8 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    # mkdtemp creates the folder owner-only; it gets the permissions mkdir would give.
+    os.chmod(staging, 0o777 & ~_current_umask())
     try:
         yield staging
         if path.exists() or path.is_symlink():
@@ -80,8 +91,15 @@ def load_torch(path: str | os.PathLike, map_location="cpu"):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or foreign files
+        if isinstance(error, pickle.UnpicklingError):
+            # torch's own text here suggests weights_only=False, which would run arbitrary code.
+            first_line = "not a file of tensors and plain values written by this pipeline"
+        else:
+            text = str(error).strip()
+            first_line = text.splitlines()[0][:200] if text else "no details"
         raise ValueError(
-            f"cannot read {path} ({error}); delete it and rerun the Snakemake rule that writes it"
+            f"cannot read {path} ({type(error).__name__}: {first_line}); "
+            "delete it and rerun the Snakemake rule that writes it"
         ) from error
 
 

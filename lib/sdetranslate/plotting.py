@@ -157,6 +157,20 @@ def _draw_row_grid(
     _save_figure(figure, out_path)
 
 
+def label_figure_entries(entries: Sequence[Mapping], direction_labels: Mapping[str, str]) -> list[dict]:
+    """Add a row label such as "experiment / satellite → map / N = 1500" to each figure entry.
+
+    Each entry has "experiment", "direction" and "n_steps"; `direction_labels`
+    is keyed by "experiment/direction".
+    """
+    labelled = []
+    for entry in entries:
+        direction = direction_labels[f"{entry['experiment']}/{entry['direction']}"]
+        label = f"{entry['experiment']}\n{direction}\nN = {entry['n_steps']}"
+        labelled.append({**entry, "label": label})
+    return labelled
+
+
 def plot_paired_translations(
     entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
 ) -> None:

@@ -1,7 +1,7 @@
 """One view of prepared splits, paired or unpaired, per translation direction.
 
-A paired split holds images `a` and `b` under shared `names`. An unpaired split
-holds `a` with `names_a` and `b` with `names_b`, and optionally the other-domain
+A paired split contains images `a` and `b` under shared `names`. An unpaired split
+contains `a` with `names_a` and `b` with `names_b`, and optionally the other-domain
 counterparts `a_counterpart` and `b_counterpart` that serve as ground truth.
 Direction "AtoB" translates domain A images into domain B, and "BtoA" the reverse.
 """

@@ -1,9 +1,12 @@
-"""Training of the paired translation models, with resumable state.
+"""Training of the two direction models, with resumable state.
 
-The paired objective sums the score-matching losses of two conditional models:
-s_θ(b | a) for the direction A→B and s_θ(a | b) for B→A. Training state is saved
-every `checkpoint_every` steps to a folder outside the rule's declared outputs,
-so a killed job continues from its last saved step when it is run again.
+`fit` runs the optimization shared by every task: Adam with a linear warm-up,
+gradient clipping, an EMA of the weights, a loss log and resumable state.
+`train_paired` gives it the paired objective, the sum of the score-matching
+losses of s_θ(b | a) for the direction A→B and s_θ(a | b) for B→A. Training
+state is saved every `checkpoint_every` steps to a folder outside the rule's
+declared outputs, so a killed job continues from its last saved step when it
+is run again.
 """
 
 from __future__ import annotations
@@ -203,10 +206,10 @@ def build_models(
     }
 
 
-def check_image_size(images: torch.Tensor, model_config: UNetConfig, what: str) -> None:
+def check_image_size(images: torch.Tensor, model_config: UNetConfig, description: str) -> None:
     if images.shape[-1] != model_config.image_size or images.shape[-2] != model_config.image_size:
         raise ValueError(
-            f"{what} are {images.shape[-1]}x{images.shape[-2]} but the model expects "
+            f"{description} are {images.shape[-1]}x{images.shape[-2]} but the model expects "
             f"image_size={model_config.image_size}; make both settings equal"
         )
 
@@ -232,7 +235,7 @@ def fit(
     Each step draws a batch of indices from every sampler in `samplers` and
     passes them to `compute_losses`, which returns named scalar losses: "loss"
     is minimized, "loss_AtoB" and "loss_BtoA" are each model's share, and any
-    other entries are logged too. When `state_dir` holds state saved under the
+    other entries are logged too. When `state_dir` contains state saved under the
     same `run_id`, training continues from it. The folder is deleted once the
     outputs are written.
     """
@@ -245,16 +248,21 @@ def fit(
     }
     parameters = [p for model in models.values() for p in model.parameters()]
     optimizer = torch.optim.Adam(
-        parameters, lr=learning_rate(0, train_config), betas=train_config.adam_betas
+        parameters, lr=learning_rate(0, train_config), betas=train_config.adam_betas, foreach=True
     )
 
     state_dir = Path(state_dir)
     state_path = state_dir / STATE_FILE
     start_step = 0
     history: list[dict] = []
+    state = None
     if state_path.exists():
-        state = load_torch(state_path, map_location=device)
-        if state.get("fingerprint") != run_id:
+        try:
+            state = load_torch(state_path, map_location=device)
+        except ValueError as error:
+            logger.warning("ignoring unreadable training state, training starts over: %s", error)
+    if state is not None:
+        if not isinstance(state, dict) or state.get("fingerprint") != run_id:
             logger.warning(
                 "ignoring saved training state in %s: it was made with other settings or data",
                 state_dir,
@@ -374,7 +382,7 @@ def train_paired(
     """Train the A→B and B→A score models on paired images and write their EMA weights.
 
     The objective is the sum of both models' score-matching losses. `train_data`
-    holds uint8 tensors `a` and `b` of shape [N, 3, H, W] and the domain names.
+    contains uint8 tensors `a` and `b` of shape [N, 3, H, W] and the domain names.
     `sigma_data` sets the preconditioning of `NoisePredictor` (None turns it off).
     See `fit` for resuming and outputs.
     """

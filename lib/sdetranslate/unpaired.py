@@ -148,7 +148,7 @@ def train_unpaired(
 ) -> pd.DataFrame:
     """Train the A→B and B→A score models on unpaired images and write their EMA weights.
 
-    `train_data` holds uint8 tensors `a` [Na, 3, H, W] and `b` [Nb, 3, H, W],
+    `train_data` contains uint8 tensors `a` [Na, 3, H, W] and `b` [Nb, 3, H, W],
     which need not be the same size or order, and the domain names. See
     `sdetranslate.training.fit` for resuming and outputs.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -115,18 +116,58 @@ def _archive_kind(archive: Path) -> str:
     )
 
 
+def _unsafe(archive: Path, name: str, problem: str) -> ValueError:
+    return ValueError(
+        f"{archive} contains an unsafe member {name!r} ({problem}); extraction stopped "
+        "before writing any file. Use an archive from a trusted source"
+    )
+
+
+def _name_problem(name: str) -> str | None:
+    """Return why a member name is unsafe (absolute or climbing out with `..`), or None."""
+    normalised = name.replace("\\", "/")
+    drive = len(normalised) >= 2 and normalised[1] == ":"
+    if normalised.startswith("/") or drive:
+        return "absolute path"
+    if ".." in normalised.split("/"):
+        return "path contains '..'"
+    return None
+
+
+def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
+    """Return why a tar member may not be extracted, or None for a safe file or folder."""
+    if problem := _name_problem(member.name):
+        return problem
+    if member.issym():
+        return f"symbolic link to {member.linkname!r}"
+    if member.islnk():
+        return f"hard link to {member.linkname!r}"
+    if member.ischr() or member.isblk():
+        return "device file"
+    if member.isfifo():
+        return "FIFO"
+    if not (member.isfile() or member.isdir()):
+        return f"unsupported member type {member.type!r}"
+    return None
+
+
 def _extract_tar(archive: Path, destination: Path) -> list[str]:
-    """Extract a tar archive with the "data" filter and return the member names."""
+    """Extract a tar archive with the "data" filter and return the member names.
+
+    Every member is checked before the first one is written: absolute names, names
+    with `..`, links and device files are rejected, even where the "data" filter
+    would allow them, such as a link that stays inside the folder.
+    """
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
+            for member in members:
+                if problem := _tar_member_problem(member):
+                    raise _unsafe(archive, member.name, problem)
             extracted_members = [member for member in members if not is_os_debris(member.name)]
             tar.extractall(destination, members=extracted_members, filter="data")
     except tarfile.FilterError as error:
-        raise ValueError(
-            f"{archive} contains an unsafe member {error.tarinfo.name!r} ({error}); "
-            "extraction stopped. Use an archive from a trusted source"
-        ) from error
+        raise _unsafe(archive, error.tarinfo.name, str(error)) from error
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise ValueError(
             f"{archive} is truncated or corrupt ({error}); delete it and download it again"
@@ -134,24 +175,38 @@ def _extract_tar(archive: Path, destination: Path) -> list[str]:
     return [member.name + ("/" if member.isdir() else "") for member in members]
 
 
-def _check_zip_member(archive: Path, name: str) -> None:
-    """Raise ValueError when a zip member name is absolute or climbs out with `..`."""
-    normalised = name.replace("\\", "/")
-    drive = len(normalised) >= 2 and normalised[1] == ":"
-    if normalised.startswith("/") or drive or ".." in normalised.split("/"):
-        raise ValueError(
-            f"{archive} contains an unsafe member {name!r} (absolute path or '..'); "
-            "extraction stopped. Use an archive from a trusted source"
-        )
+def _zip_member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Return why a zip member may not be extracted, or None for a safe file or folder.
+
+    The file type comes from the Unix mode in the high 16 bits of `external_attr`,
+    where zip tools on Unix store symbolic links, devices and FIFOs.
+    """
+    if problem := _name_problem(info.filename):
+        return problem
+    file_type = stat.S_IFMT(info.external_attr >> 16)
+    if file_type == stat.S_IFLNK:
+        return "symbolic link"
+    if file_type in (stat.S_IFCHR, stat.S_IFBLK):
+        return "device file"
+    if file_type == stat.S_IFIFO:
+        return "FIFO"
+    if file_type == stat.S_IFSOCK:
+        return "socket"
+    return None
 
 
 def _extract_zip(archive: Path, destination: Path) -> list[str]:
-    """Extract a zip archive after rejecting unsafe member names, and return the member names."""
+    """Extract a zip archive after checking every member, and return the member names.
+
+    Absolute names, names with `..`, links and device files are rejected before the
+    first member is written.
+    """
     try:
         with zipfile.ZipFile(archive) as bundle:
             infos = bundle.infolist()
             for info in infos:
-                _check_zip_member(archive, info.filename)
+                if problem := _zip_member_problem(info):
+                    raise _unsafe(archive, info.filename, problem)
             for info in infos:
                 if not is_os_debris(info.filename):
                     bundle.extract(info, destination)

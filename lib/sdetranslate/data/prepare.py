@@ -12,64 +12,65 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
+from sdetranslate.data.images import (
+    IMAGE_SUFFIXES,
+    SourceImage,
+    apply_bad_image_policy,
+    check_bad_image_policy,
+    check_counts,
+    decode_image,
+    list_split_images,
+    natural_sort_key,
+    select_images,
+)
+from sdetranslate.data.records import (
+    MANIFEST_COLUMNS,
+    REJECTED_COLUMNS,
+    manifest_row,
+    rejected_row,
+    write_records,
+)
 from sdetranslate.io import load_torch, save_torch
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "PAIRED_SPLIT_KEYS",
+    "list_split_images",
+    "load_paired_split",
+    "load_rgb",
+    "natural_sort_key",
+    "prepare_paired_split",
+    "split_pair",
+    "validate_split",
+]
+
 PAIRED_SPLIT_KEYS = ("a", "b", "names", "domains", "image_size", "split")
-
-
-def natural_sort_key(name: str) -> tuple:
-    """Return a sort key that compares digit runs as numbers, so "2.jpg" sorts before "10.jpg"."""
-    parts = re.split(r"(\d+)", name)
-    return (
-        tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in parts),
-        name,
-    )
-
-
-def list_split_images(split_dir: Path) -> list[Path]:
-    """Return the .jpg, .jpeg and .png files in `split_dir` in natural order, except hidden ones."""
-    files = [
-        path
-        for path in split_dir.iterdir()
-        if path.is_file()
-        and path.suffix.lower() in IMAGE_SUFFIXES
-        and not path.name.startswith(".")
-    ]
-    return sorted(files, key=lambda path: natural_sort_key(path.name))
 
 
 def load_rgb(path: Path) -> Image.Image:
     """Decode the whole image at `path` and return it as RGB, compositing transparency on white.
 
-    Raises ValueError naming the file when it cannot be decoded completely.
+    Raises ValueError (a BadImageError) naming the file when it cannot be decoded completely.
     """
-    try:
-        with Image.open(path) as image:
-            image.load()
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or (
-                image.mode == "P" and "transparency" in image.info
-            )
-            if has_alpha:
-                rgba = image.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return Image.alpha_composite(white, rgba).convert("RGB")
-            return image.convert("RGB")
-    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise ValueError(
-            f"cannot decode image {path} ({error}); the file is corrupt or truncated. "
-            "Replace it or extract the dataset again"
-        ) from error
+    return decode_image(path)[0]
+
+
+def paired_size_problem(source: SourceImage) -> str | None:
+    """Return why a paired file has the wrong size, or None when it is exactly 2H x H."""
+    if source.width == 2 * source.height:
+        return None
+    return (
+        f"size {source.width}x{source.height}, but a paired image must be exactly twice as "
+        "wide as it is high (left half domain A, right half domain B)"
+    )
 
 
 def split_pair(image: Image.Image, path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,12 +102,21 @@ def prepare_paired_split(
     limit: int | None,
     out_path: str | os.PathLike,
     domains: tuple[str, str] | list[str] = ("satellite", "map"),
+    on_bad_image: str = "fail",
+    manifest_path: str | os.PathLike | None = None,
+    rejected_path: str | os.PathLike | None = None,
+    role: str = "",
 ) -> dict:
     """Read `root/split` paired images, save them as uint8 tensors at `out_path`, return the dict.
 
-    Files are taken in natural order ("2.jpg" before "10.jpg"), the first `limit` of them, or
-    all when `limit` is None. The left half of each image becomes "a" (`domains[0]`) and
-    the right half "b" (`domains[1]`). The format is described in this module's docstring.
+    Every image file in the folder is decoded and its size checked. Bad files (corrupt,
+    empty, not an image, or not exactly 2H x H) make the call fail with a list of all
+    of them when `on_bad_image` is "fail", and are left out when it is "skip". Of the
+    usable files in natural order ("2.jpg" before "10.jpg"), the first `limit` are used,
+    or all when `limit` is None. The left half of each image becomes "a" (`domains[0]`)
+    and the right half "b" (`domains[1]`). When given, `manifest_path` receives a CSV
+    row per file used and `rejected_path` one per bad file, both labelled with `role`.
+    The tensor format is described in this module's docstring.
     """
     root = Path(root)
     split_dir = root / split
@@ -117,84 +127,100 @@ def prepare_paired_split(
     domains = list(domains)
     if len(domains) != 2 or not all(isinstance(name, str) and name for name in domains):
         raise ValueError(f"domains must be two non-empty names, got {domains!r}")
+    check_bad_image_policy(on_bad_image)
     if not split_dir.is_dir():
         raise FileNotFoundError(
             f"split folder {split_dir} not found; check the dataset root and the split name"
         )
 
-    files = list_split_images(split_dir)
-    if not files:
-        raise ValueError(f"{split_dir} contains no .jpg, .jpeg or .png images")
-    if limit is not None:
-        if limit > len(files):
-            raise ValueError(
-                f"limit {limit} is larger than the {len(files)} images in {split_dir}; "
-                f"lower the limit to at most {len(files)}"
-            )
-        files = files[:limit]
+    def convert(image: Image.Image, source: SourceImage):
+        return split_pair(image, source.path, image_size), [source]
+
+    logger.info("Checking the images in %s", split_dir)
+    selection = select_images(split_dir, limit, convert, check=paired_size_problem)
+    apply_bad_image_policy([selection], on_bad_image)
+    check_counts(selection)
 
     logger.info(
-        "Preparing %d images from %s at %dx%d", len(files), split_dir, image_size, image_size
+        "Preparing %d images from %s at %dx%d",
+        len(selection.values),
+        split_dir,
+        image_size,
+        image_size,
     )
-    lefts, rights = [], []
-    for path in tqdm(files, desc=f"prepare {split}", unit="image"):
-        left, right = split_pair(load_rgb(path), path, image_size)
-        lefts.append(left)
-        rights.append(right)
-
     data = {
-        "a": torch.from_numpy(np.stack(lefts)).permute(0, 3, 1, 2).contiguous(),
-        "b": torch.from_numpy(np.stack(rights)).permute(0, 3, 1, 2).contiguous(),
-        "names": [path.stem for path in files],
+        "a": torch.from_numpy(np.stack([left for left, _ in selection.values]))
+        .permute(0, 3, 1, 2)
+        .contiguous(),
+        "b": torch.from_numpy(np.stack([right for _, right in selection.values]))
+        .permute(0, 3, 1, 2)
+        .contiguous(),
+        "names": [sources[0].path.stem for sources in selection.sources],
         "domains": domains,
         "image_size": image_size,
         "split": split,
     }
+    if manifest_path is not None:
+        domain = "+".join(domains)
+        rows = [
+            manifest_row(role, split, domain, index, source)
+            for index, sources in enumerate(selection.sources)
+            for source in sources
+        ]
+        write_records(rows, MANIFEST_COLUMNS, manifest_path)
+    if rejected_path is not None:
+        rows = [rejected_row(role, split, error) for error in selection.rejected]
+        write_records(rows, REJECTED_COLUMNS, rejected_path)
     save_torch(data, out_path)
     logger.info("Saved %s", out_path)
     return data
 
 
-def load_paired_split(path: str | os.PathLike) -> dict:
-    """Load a file written by `prepare_paired_split` and check its keys, shapes and dtypes.
+def validate_split(
+    path: Path, kind: str, required: tuple[str, ...], groups: dict[str, list[str]]
+) -> dict:
+    """Load a prepared split and check its keys, image tensors, names, domains and split name.
 
-    Raises ValueError naming the file and the first problem found.
+    `groups` maps each names key to the image keys whose first dimension it
+    must match, for example {"names": ["a", "b"]}. Image keys absent from the
+    file are skipped, which leaves room for optional tensors. Raises ValueError
+    naming the file and the first problem found.
     """
-    path = Path(path)
     data = load_torch(path)
 
     def invalid(problem: str) -> ValueError:
         return ValueError(
-            f"{path} is not a valid paired split: {problem}; "
+            f"{path} is not a valid {kind} split: {problem}; "
             "delete it and rerun the Snakemake rule that writes it"
         )
 
     if not isinstance(data, dict):
         raise invalid(f"expected a dict, got {type(data).__name__}")
-    missing = [key for key in PAIRED_SPLIT_KEYS if key not in data]
+    missing = [key for key in required if key not in data]
     if missing:
         raise invalid(f"missing keys {missing}")
     image_size = data["image_size"]
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
         raise invalid(f"image_size must be a positive integer, got {image_size!r}")
-    for key in ("a", "b"):
-        images = data[key]
-        if not isinstance(images, torch.Tensor):
-            raise invalid(f"{key!r} must be a tensor, got {type(images).__name__}")
-        if images.dtype != torch.uint8:
-            raise invalid(f"{key!r} must have dtype uint8, got {images.dtype}")
-        if images.dim() != 4 or tuple(images.shape[1:]) != (3, image_size, image_size):
-            raise invalid(
-                f"{key!r} must have shape [N, 3, {image_size}, {image_size}], "
-                f"got {list(images.shape)}"
-            )
-    if data["a"].shape[0] != data["b"].shape[0]:
-        raise invalid(f"'a' has {data['a'].shape[0]} images but 'b' has {data['b'].shape[0]}")
-    names = data["names"]
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise invalid("'names' must be a list of strings")
-    if len(names) != data["a"].shape[0]:
-        raise invalid(f"'names' has {len(names)} entries for {data['a'].shape[0]} images")
+    for names_key, image_keys in groups.items():
+        names = data[names_key]
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise invalid(f"{names_key!r} must be a list of strings")
+        for key in (key for key in image_keys if key in data):
+            images = data[key]
+            if not isinstance(images, torch.Tensor):
+                raise invalid(f"{key!r} must be a tensor, got {type(images).__name__}")
+            if images.dtype != torch.uint8:
+                raise invalid(f"{key!r} must have dtype uint8, got {images.dtype}")
+            if images.dim() != 4 or tuple(images.shape[1:]) != (3, image_size, image_size):
+                raise invalid(
+                    f"{key!r} must have shape [N, 3, {image_size}, {image_size}], "
+                    f"got {list(images.shape)}"
+                )
+            if images.shape[0] != len(names):
+                raise invalid(
+                    f"{names_key!r} has {len(names)} entries for {images.shape[0]} images in {key!r}"
+                )
     domains = data["domains"]
     if (
         not isinstance(domains, list)
@@ -205,3 +231,11 @@ def load_paired_split(path: str | os.PathLike) -> dict:
     if not isinstance(data["split"], str):
         raise invalid(f"'split' must be a string, got {data['split']!r}")
     return data
+
+
+def load_paired_split(path: str | os.PathLike) -> dict:
+    """Load a file written by `prepare_paired_split` and check its keys, shapes and dtypes.
+
+    Raises ValueError naming the file and the first problem found.
+    """
+    return validate_split(Path(path), "paired", PAIRED_SPLIT_KEYS, {"names": ["a", "b"]})

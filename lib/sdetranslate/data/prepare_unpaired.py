@@ -22,10 +22,26 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
-from sdetranslate.data.prepare import list_split_images, load_rgb
-from sdetranslate.io import load_torch, save_torch
+from sdetranslate.data.images import (
+    FolderSelection,
+    SourceImage,
+    apply_bad_image_policy,
+    check_bad_image_policy,
+    check_counts,
+    decode_image,
+    list_split_images,
+    select_images,
+)
+from sdetranslate.data.prepare import validate_split
+from sdetranslate.data.records import (
+    MANIFEST_COLUMNS,
+    REJECTED_COLUMNS,
+    manifest_row,
+    rejected_row,
+    write_records,
+)
+from sdetranslate.io import save_torch
 
 logger = logging.getLogger(__name__)
 
@@ -50,28 +66,17 @@ def resize_square(image: Image.Image, image_size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
-def _choose_files(root: Path, split: str, limit: int | None) -> list[Path]:
-    """Return the first `limit` images of `root/split` in natural order, or all of them."""
+def _split_dir(root: Path, split: str) -> Path:
     split_dir = root / split
     if not split_dir.is_dir():
         raise FileNotFoundError(
             f"split folder {split_dir} not found; check the dataset root and the split name"
         )
-    files = list_split_images(split_dir)
-    if not files:
-        raise ValueError(f"{split_dir} contains no .jpg, .jpeg or .png images")
-    if limit is not None:
-        if limit > len(files):
-            raise ValueError(
-                f"limit {limit} is larger than the {len(files)} images in {split_dir}; "
-                f"lower the limit to at most {len(files)}"
-            )
-        files = files[:limit]
-    return files
+    return split_dir
 
 
-def _match_counterparts(root: Path, folder: str, files: list[Path]) -> list[Path]:
-    """Return the image in `root/folder` with the same file stem as each of `files`."""
+def _index_counterparts(root: Path, folder: str) -> dict[str, Path]:
+    """Return the images in `root/folder` keyed by file stem."""
     counterpart_dir = root / folder
     if not counterpart_dir.is_dir():
         raise FileNotFoundError(
@@ -86,23 +91,39 @@ def _match_counterparts(root: Path, folder: str, files: list[Path]) -> list[Path
                 f"({by_stem[path.stem].name} and {path.name}); keep only one of them"
             )
         by_stem[path.stem] = path
-    matched = []
-    for path in files:
-        if path.stem not in by_stem:
+    return by_stem
+
+
+def _select_domain(
+    root: Path, split: str, counterpart: str | None, image_size: int, limit: int | None
+) -> FolderSelection:
+    """Scan `root/split` and convert its first `limit` usable images with their counterparts.
+
+    Each value is (image array, counterpart array or None). The counterpart of an image
+    is the file with the same stem in `root/counterpart`. A missing counterpart is an
+    error, and a bad one drops its image like a bad image.
+    """
+    split_dir = _split_dir(root, split)
+    counterparts = _index_counterparts(root, counterpart) if counterpart else None
+
+    def convert(image: Image.Image, source: SourceImage):
+        array = resize_square(image, image_size)
+        if counterparts is None:
+            return (array, None), [source]
+        path = source.path
+        if path.stem not in counterparts:
             raise FileNotFoundError(
-                f"counterpart of {path} not found: {counterpart_dir} has no image with the "
+                f"counterpart of {path} not found: {root / counterpart} has no image with the "
                 f"stem {path.stem!r}; add it or remove {path.name} from {path.parent}"
             )
-        matched.append(by_stem[path.stem])
-    return matched
+        counterpart_image, counterpart_source = decode_image(counterparts[path.stem])
+        return (array, resize_square(counterpart_image, image_size)), [source, counterpart_source]
+
+    logger.info("Checking the images in %s", split_dir)
+    return select_images(split_dir, limit, convert)
 
 
-def _load_stack(files: list[Path], image_size: int, description: str) -> torch.Tensor:
-    """Decode, resize and stack images into a uint8 tensor [N, 3, image_size, image_size]."""
-    arrays = [
-        resize_square(load_rgb(path), image_size)
-        for path in tqdm(files, desc=description, unit="image")
-    ]
+def _stack(arrays: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -116,14 +137,22 @@ def prepare_unpaired_split(
     domains: tuple[str, str] | list[str] = ("horse", "zebra"),
     counterpart_a: str | None = None,
     counterpart_b: str | None = None,
+    on_bad_image: str = "fail",
+    manifest_path: str | os.PathLike | None = None,
+    rejected_path: str | os.PathLike | None = None,
+    role: str = "",
 ) -> dict:
     """Read `root/split_a` and `root/split_b`, save them at `out_path`, and return the dict.
 
-    From each folder, files are taken in natural order ("2.jpg" before "10.jpg"), the first
-    `limit` of them, or all when `limit` is None. `counterpart_a` and `counterpart_b` name
-    folders under `root` (for example "groundtruth/testA") whose images, matched by file stem,
-    are the other domain's renderings of the chosen files. The format is described in this
-    module's docstring.
+    Every image file in both folders is decoded. Bad files (corrupt, empty or not an
+    image) make the call fail with a list of all of them when `on_bad_image` is "fail",
+    and are left out when it is "skip". From each folder, the first `limit` usable files
+    in natural order ("2.jpg" before "10.jpg") are used, or all when `limit` is None.
+    `counterpart_a` and `counterpart_b` name folders under `root` (for example
+    "groundtruth/testA") whose images, matched by file stem, are the other domain's
+    renderings of the chosen files. When given, `manifest_path` receives a CSV row per
+    file used, counterparts included, and `rejected_path` one per bad file, both labelled
+    with `role`. The tensor format is described in this module's docstring.
     """
     root = Path(root)
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
@@ -133,34 +162,58 @@ def prepare_unpaired_split(
     domains = list(domains)
     if len(domains) != 2 or not all(isinstance(name, str) and name for name in domains):
         raise ValueError(f"domains must be two non-empty names, got {domains!r}")
+    check_bad_image_policy(on_bad_image)
 
-    files_a = _choose_files(root, split_a, limit)
-    files_b = _choose_files(root, split_b, limit)
-    counterparts_a = _match_counterparts(root, counterpart_a, files_a) if counterpart_a else None
-    counterparts_b = _match_counterparts(root, counterpart_b, files_b) if counterpart_b else None
+    _split_dir(root, split_a)
+    _split_dir(root, split_b)
+    selection_a = _select_domain(root, split_a, counterpart_a, image_size, limit)
+    selection_b = _select_domain(root, split_b, counterpart_b, image_size, limit)
+    apply_bad_image_policy([selection_a, selection_b], on_bad_image)
+    check_counts(selection_a)
+    check_counts(selection_b)
 
     logger.info(
         "Preparing %d images from %s and %d from %s at %dx%d",
-        len(files_a),
+        len(selection_a.values),
         root / split_a,
-        len(files_b),
+        len(selection_b.values),
         root / split_b,
         image_size,
         image_size,
     )
     data = {
-        "a": _load_stack(files_a, image_size, f"prepare {split_a}"),
-        "b": _load_stack(files_b, image_size, f"prepare {split_b}"),
-        "names_a": [path.stem for path in files_a],
-        "names_b": [path.stem for path in files_b],
+        "a": _stack([image for image, _ in selection_a.values]),
+        "b": _stack([image for image, _ in selection_b.values]),
+        "names_a": [sources[0].path.stem for sources in selection_a.sources],
+        "names_b": [sources[0].path.stem for sources in selection_b.sources],
         "domains": domains,
         "image_size": image_size,
         "split": f"{split_a}+{split_b}",
     }
-    if counterparts_a is not None:
-        data["a_counterpart"] = _load_stack(counterparts_a, image_size, f"prepare {counterpart_a}")
-    if counterparts_b is not None:
-        data["b_counterpart"] = _load_stack(counterparts_b, image_size, f"prepare {counterpart_b}")
+    if counterpart_a:
+        data["a_counterpart"] = _stack([other for _, other in selection_a.values])
+    if counterpart_b:
+        data["b_counterpart"] = _stack([other for _, other in selection_b.values])
+
+    parts = (
+        (selection_a, split_a, counterpart_a, domains[0], domains[1]),
+        (selection_b, split_b, counterpart_b, domains[1], domains[0]),
+    )
+    if manifest_path is not None:
+        rows = []
+        for selection, split, counterpart, domain, other_domain in parts:
+            for index, sources in enumerate(selection.sources):
+                rows.append(manifest_row(role, split, domain, index, sources[0]))
+                if counterpart:
+                    rows.append(manifest_row(role, counterpart, other_domain, index, sources[1]))
+        write_records(rows, MANIFEST_COLUMNS, manifest_path)
+    if rejected_path is not None:
+        rows = [
+            rejected_row(role, split, error)
+            for selection, split, *_ in parts
+            for error in selection.rejected
+        ]
+        write_records(rows, REJECTED_COLUMNS, rejected_path)
     save_torch(data, out_path)
     logger.info("Saved %s", out_path)
     return data
@@ -171,58 +224,5 @@ def load_unpaired_split(path: str | os.PathLike) -> dict:
 
     Raises ValueError naming the file and the first problem found.
     """
-    path = Path(path)
-    data = load_torch(path)
-
-    def invalid(problem: str) -> ValueError:
-        return ValueError(
-            f"{path} is not a valid unpaired split: {problem}; "
-            "delete it and rerun the Snakemake rule that writes it"
-        )
-
-    if not isinstance(data, dict):
-        raise invalid(f"expected a dict, got {type(data).__name__}")
-    missing = [key for key in UNPAIRED_SPLIT_KEYS if key not in data]
-    if missing:
-        raise invalid(f"missing keys {missing}")
-    image_size = data["image_size"]
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-        raise invalid(f"image_size must be a positive integer, got {image_size!r}")
-
-    for key in ("a", "b"):
-        images_keys = [key]
-        if f"{key}_counterpart" in data:
-            images_keys.append(f"{key}_counterpart")
-        for images_key in images_keys:
-            images = data[images_key]
-            if not isinstance(images, torch.Tensor):
-                raise invalid(f"{images_key!r} must be a tensor, got {type(images).__name__}")
-            if images.dtype != torch.uint8:
-                raise invalid(f"{images_key!r} must have dtype uint8, got {images.dtype}")
-            if images.dim() != 4 or tuple(images.shape[1:]) != (3, image_size, image_size):
-                raise invalid(
-                    f"{images_key!r} must have shape [N, 3, {image_size}, {image_size}], "
-                    f"got {list(images.shape)}"
-                )
-        count = data[key].shape[0]
-        for images_key in images_keys[1:]:
-            if data[images_key].shape[0] != count:
-                raise invalid(
-                    f"{images_key!r} has {data[images_key].shape[0]} images but {key!r} has {count}"
-                )
-        names = data[f"names_{key}"]
-        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-            raise invalid(f"'names_{key}' must be a list of strings")
-        if len(names) != count:
-            raise invalid(f"'names_{key}' has {len(names)} entries for {count} images")
-
-    domains = data["domains"]
-    if (
-        not isinstance(domains, list)
-        or len(domains) != 2
-        or not all(isinstance(name, str) for name in domains)
-    ):
-        raise invalid(f"'domains' must be a list of two names, got {domains!r}")
-    if not isinstance(data["split"], str):
-        raise invalid(f"'split' must be a string, got {data['split']!r}")
-    return data
+    groups = {"names_a": ["a", "a_counterpart"], "names_b": ["b", "b_counterpart"]}
+    return validate_split(Path(path), "unpaired", UNPAIRED_SPLIT_KEYS, groups)
