@@ -415,7 +415,7 @@ def plot_training_loss(
     out_path: str | os.PathLike,
     direction_labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Plot training loss against step for each experiment on a log-scaled y axis.
+    """Plot training loss against step, one panel per experiment, on log-scaled y axes.
 
     The raw total loss is drawn faint with its rolling mean on top. The per-direction
     losses are drawn as thinner smoothed lines, dashed for AtoB and dotted for BtoA.
@@ -425,9 +425,13 @@ def plot_training_loss(
     if not loss_csvs:
         raise ValueError("plot_training_loss needs at least one loss log, got none")
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    # One panel per experiment: runs differ in length and in which terms their total sums.
+    figure, axes = plt.subplots(
+        len(loss_csvs), 1, figsize=(7, 3.2 * len(loss_csvs)), squeeze=False
+    )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (experiment, path) in enumerate(loss_csvs.items()):
+        axis = axes[index, 0]
         frame = _read_loss_csv(path)
         color = colors[index % len(colors)]
         steps = frame["step"]
@@ -439,7 +443,7 @@ def plot_training_loss(
             linewidth=2.0,
             marker=MARKERS[index % len(MARKERS)],
             markevery=max(1, len(frame) // 8),
-            label=f"{experiment}, total",
+            label="total",
         )
         for column, style in LOSS_DIRECTION_STYLES.items():
             if frame[column].isna().all():
@@ -451,14 +455,15 @@ def plot_training_loss(
                 color=color,
                 linewidth=1.0,
                 linestyle=style,
-                label=f"{experiment}, {_direction_text(direction, direction_labels)}",
+                label=_direction_text(direction, direction_labels),
             )
-
-    axis.set_yscale("log")
-    axis.set_xlabel("training step")
-    axis.set_ylabel("loss (log scale)")
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize="small")
+        axis.set_title(experiment, fontsize="medium")
+        axis.set_yscale("log")
+        axis.set_xlabel("training step")
+        axis.set_ylabel("loss (log scale)")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    figure.tight_layout()
     _save_figure(figure, out_path)
 
 
