@@ -121,7 +121,7 @@ def euler_maruyama(
     x_T is drawn from the VP-SDE prior N(0, I).
 
     With `checkpoint_steps` and gradients enabled, each step's activations are
-    recomputed in the backward pass instead of stored, so memory holds one step's
+    recomputed in the backward pass instead of stored, so memory keeps one step's
     activations plus the N iterates. The noise is drawn outside the recomputed
     region, so the recomputation repeats the forward pass exactly.
     """

@@ -52,7 +52,7 @@ def translate_images(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     model, meta = load_score_model(model_path, device)
     if meta["direction"] != direction:
-        raise ValueError(f"{model_path} holds the {meta['direction']} model, not {direction}")
+        raise ValueError(f"{model_path} contains the {meta['direction']} model, not {direction}")
     logger.info(
         "sampling with the %s weights of %s (trained for %d steps)", meta["weights"], model_path, meta["step"]
     )
