@@ -10,7 +10,7 @@ class ExponentialMovingAverage:
     """Shadow copy of a model's parameters, updated as θ_ema ← d θ_ema + (1 - d) θ.
 
     The decay ramps up from the first step as d = min(decay, (1 + step) / (10 + step)),
-    so the average forgets the random initialization within the first few hundred
+    so the random initialization drops out of the average within the first few hundred
     steps and short runs do not sample from near-initial weights.
     """
 

@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from sdetranslate.data.prepare import load_paired_split
-from sdetranslate.data.prepare_unpaired import load_unpaired_split
+from sdetranslate.data.prepare import check_paired_split
+from sdetranslate.data.prepare_unpaired import check_unpaired_split
 from sdetranslate.io import load_torch
 
+# "AtoB" translates domain A images into domain B, and "BtoA" the reverse.
 DIRECTIONS = ("AtoB", "BtoA")
 
 
 def load_split(path: str | os.PathLike) -> dict:
     """Load and validate a prepared split of either layout; `layout` is added to the result."""
-    keys = load_torch(path)
-    if isinstance(keys, dict) and "names_a" in keys:
-        split = load_unpaired_split(path)
+    path = Path(path)
+    data = load_torch(path)
+    if isinstance(data, dict) and "names_a" in data:
+        split = check_unpaired_split(data, path)
         split["layout"] = "unpaired"
     else:
-        split = load_paired_split(path)
+        split = check_paired_split(data, path)
         split["layout"] = "paired"
     return split
 

@@ -31,11 +31,11 @@ from sdetranslate.io import load_torch, save_dataframe_csv, save_torch, to_model
 from sdetranslate.losses import score_matching_loss
 from sdetranslate.score import NoisePredictor, get_score_fn
 from sdetranslate.sde import VPSDE
+from sdetranslate.splits import DIRECTIONS
 from sdetranslate.unet import ConditionalUNet, UNetConfig
 
 logger = logging.getLogger(__name__)
 
-DIRECTIONS = ("AtoB", "BtoA")
 STATE_FILE = "state.pt"
 
 

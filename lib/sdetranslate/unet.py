@@ -3,7 +3,7 @@
 The layout follows the DDPM UNet: residual blocks with a time embedding,
 self-attention at chosen resolutions, and skip connections between the
 downsampling and upsampling paths. The condition image is concatenated
-with the noisy image on the channel axis, so the first convolution sees
+with the noisy image on the channel axis, so the first convolution takes
 `in_channels + cond_channels` channels.
 """
 

@@ -267,7 +267,7 @@ def fetch_archive(
     `dest` when it fails. HTTP 4xx responses, HTML pages and empty bodies fail at once.
     Connection errors, timeouts (`timeout` seconds per socket operation), HTTP 5xx
     and bodies shorter than the announced size are retried up to `retries` times
-    with exponential backoff. A retry after a cut-off body asks for the missing bytes
+    with exponential backoff. A retry after a cut-off body requests the missing bytes
     with an HTTP range request, and starts over when the server does not support
     ranges. The computed checksum is always logged so that it can be pinned.
     """

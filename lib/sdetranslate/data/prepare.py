@@ -177,17 +177,15 @@ def prepare_paired_split(
 
 
 def validate_split(
-    path: Path, kind: str, required: tuple[str, ...], groups: dict[str, list[str]]
+    data, path: Path, kind: str, required: tuple[str, ...], groups: dict[str, list[str]]
 ) -> dict:
-    """Load a prepared split and check its keys, image tensors, names, domains and split name.
+    """Check the keys, image tensors, names, domains and split name of a split loaded from `path`.
 
     `groups` maps each names key to the image keys whose first dimension it
     must match, for example {"names": ["a", "b"]}. Image keys absent from the
     file are skipped, which leaves room for optional tensors. Raises ValueError
     naming the file and the first problem found.
     """
-    data = load_torch(path)
-
     def invalid(problem: str) -> ValueError:
         return ValueError(
             f"{path} is not a valid {kind} split: {problem}; "
@@ -238,4 +236,9 @@ def load_paired_split(path: str | os.PathLike) -> dict:
 
     Raises ValueError naming the file and the first problem found.
     """
-    return validate_split(Path(path), "paired", PAIRED_SPLIT_KEYS, {"names": ["a", "b"]})
+    return check_paired_split(load_torch(path), Path(path))
+
+
+def check_paired_split(data, path: Path) -> dict:
+    """Check a paired split already loaded from `path`; see `load_paired_split`."""
+    return validate_split(data, path, "paired", PAIRED_SPLIT_KEYS, {"names": ["a", "b"]})

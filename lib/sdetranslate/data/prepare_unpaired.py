@@ -41,7 +41,7 @@ from sdetranslate.data.records import (
     rejected_row,
     write_records,
 )
-from sdetranslate.io import save_torch
+from sdetranslate.io import load_torch, save_torch
 
 logger = logging.getLogger(__name__)
 
@@ -224,5 +224,10 @@ def load_unpaired_split(path: str | os.PathLike) -> dict:
 
     Raises ValueError naming the file and the first problem found.
     """
+    return check_unpaired_split(load_torch(path), Path(path))
+
+
+def check_unpaired_split(data, path: Path) -> dict:
+    """Check an unpaired split already loaded from `path`; see `load_unpaired_split`."""
     groups = {"names_a": ["a", "a_counterpart"], "names_b": ["b", "b_counterpart"]}
-    return validate_split(Path(path), "unpaired", UNPAIRED_SPLIT_KEYS, groups)
+    return validate_split(data, path, "unpaired", UNPAIRED_SPLIT_KEYS, groups)
