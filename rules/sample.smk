@@ -10,7 +10,7 @@ rule sample:
     log:
         "logs/sample/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     benchmark:
-        "benchmarks/sample/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
+        "results/benchmarks/sample/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -37,7 +37,7 @@ rule reconstruct:
     log:
         "logs/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     benchmark:
-        "benchmarks/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
+        "results/benchmarks/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]

@@ -11,7 +11,7 @@ rule train_paired:
     log:
         "logs/train/{experiment}.log",
     benchmark:
-        "benchmarks/train/{experiment}.tsv"
+        "results/benchmarks/train/{experiment}.tsv"
     wildcard_constraints:
         experiment=name_pattern(experiments_with_task("paired")),
     conda:
@@ -54,7 +54,7 @@ rule train_unpaired:
     log:
         "logs/train/{experiment}.log",
     benchmark:
-        "benchmarks/train/{experiment}.tsv"
+        "results/benchmarks/train/{experiment}.tsv"
     wildcard_constraints:
         experiment=name_pattern(experiments_with_task("unpaired")),
     conda:

@@ -265,14 +265,14 @@ def assert_complete_run(workdir: Path, experiment: str, dataset: str, data_logs:
             samples = experiment_dir / "samples" / SAMPLER / direction / f"n{n_steps}.pt"
             assert samples.is_file(), f"missing samples {samples}"
             benchmark = (
-                workdir
+                results
                 / "benchmarks"
                 / "sample"
                 / experiment
                 / f"{SAMPLER}_{direction}_n{n_steps}.tsv"
             )
             assert benchmark.is_file(), f"missing benchmark {benchmark}"
-    assert (workdir / "benchmarks" / "train" / f"{experiment}.tsv").is_file()
+    assert (results / "benchmarks" / "train" / f"{experiment}.tsv").is_file()
 
     for log in expected_log_files(experiment, dataset, data_logs):
         path = workdir / log
