@@ -14,6 +14,12 @@ include: "rules/train.smk"
 include: "rules/sample.smk"
 include: "rules/evaluate.smk"
 include: "rules/plots.smk"
+include: "rules/profile.smk"
+
+
+# The report opens with the run record (code version, device, config) once the
+# workflow has written it, and with a static description before that.
+report: report_page()
 
 
 rule all:

@@ -302,24 +302,49 @@ def has_ground_truth(experiment_name):
     return dataset["layout"] == "paired" or bool(dataset["splits"]["eval"]["counterpart_a"])
 
 
+RUN_INFO_PAGE = "results/run_info.rst"
+
+
+def report_page():
+    """Return the opening page of the HTML report: the run record once written, else a static page."""
+    if os.path.exists(RUN_INFO_PAGE):
+        return os.path.abspath(RUN_INFO_PAGE)
+    return "../report/workflow.rst"
+
+
+def figure_files(*names):
+    """Return the PNG and PDF paths of figures in results/figures."""
+    return [f"results/figures/{name}.{suffix}" for name in names for suffix in ("png", "pdf")]
+
+
 def all_outputs():
     outputs = [
         "results/metrics/ssim.csv",
         "results/metrics/ssim_summary.csv",
-        "results/figures/training_loss.png",
+        "results/run_info.yaml",
+        *figure_files("training_loss"),
     ]
+    if config["profiling"]["enabled"]:
+        outputs += [
+            "results/profiling/sampling_time.csv",
+            "results/profiling/memory.csv",
+            *figure_files("sampling_time", "memory"),
+        ]
     if any(has_ground_truth(name) for name in EXPERIMENTS):
-        outputs.append("results/figures/ssim_vs_steps.png")
+        outputs += figure_files("ssim_vs_steps")
     if experiments_with_task("paired"):
-        outputs.append("results/figures/paired_translations.png")
+        outputs += figure_files("paired_translations")
     if experiments_with_task("unpaired"):
-        outputs.append("results/figures/unpaired_translations.png")
+        outputs += figure_files("unpaired_translations")
     if stripe_scored_experiments():
         outputs.append("results/metrics/unpaired_scores.csv")
     for dataset in sorted({experiment["dataset"] for experiment in EXPERIMENTS.values()}):
         outputs.append(f"results/datasets/{dataset}/manifest.csv")
         outputs.append(f"results/datasets/{dataset}/rejected.csv")
-    return outputs + [sample_grid_file(*run) for run in evaluation_runs()]
+    for run in evaluation_runs():
+        grid = sample_grid_file(*run)
+        outputs += [grid, grid.removesuffix(".png") + ".pdf"]
+    return outputs
 
 
 def split_folders(dataset_name):

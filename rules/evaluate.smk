@@ -40,7 +40,11 @@ rule collect_metrics:
         code=lib_files("evaluation", "io"),
     output:
         ssim="results/metrics/ssim.csv",
-        summary="results/metrics/ssim_summary.csv",
+        summary=report(
+            "results/metrics/ssim_summary.csv",
+            caption="../report/ssim_summary.rst",
+            category="Metrics",
+        ),
     log:
         "logs/collect_metrics.log",
     conda:
@@ -85,7 +89,11 @@ rule collect_unpaired_scores:
         scores=unpaired_score_files(),
         code=lib_files("evaluation", "io"),
     output:
-        "results/metrics/unpaired_scores.csv",
+        report(
+            "results/metrics/unpaired_scores.csv",
+            caption="../report/unpaired_scores.rst",
+            category="Metrics",
+        ),
     log:
         "logs/collect_unpaired_scores.log",
     conda:

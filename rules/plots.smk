@@ -4,7 +4,7 @@ rule plot_sample_grid:
         data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
         code=lib_files("plotting", "io"),
     output:
-        report(
+        png=report(
             "results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png",
             caption="../report/sample_grid.rst",
             category="Sample grids",
@@ -15,6 +15,7 @@ rule plot_sample_grid:
                 "N": "{n_steps}",
             },
         ),
+        pdf="results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.pdf",
     log:
         "logs/plots/samples/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     conda:
@@ -32,11 +33,12 @@ rule plot_paired_translations:
         data=[entry["data_path"] for entry in translation_figure_entries("paired")],
         code=lib_files("plotting", "io"),
     output:
-        report(
+        png=report(
             "results/figures/paired_translations.png",
             caption="../report/paired_translations.rst",
             category="Translations",
         ),
+        pdf="results/figures/paired_translations.pdf",
     log:
         "logs/plots/paired_translations.log",
     conda:
@@ -54,11 +56,12 @@ rule plot_ssim_vs_steps:
         summary="results/metrics/ssim_summary.csv",
         code=lib_files("plotting"),
     output:
-        report(
+        png=report(
             "results/figures/ssim_vs_steps.png",
             caption="../report/ssim_vs_steps.rst",
             category="Metrics",
         ),
+        pdf="results/figures/ssim_vs_steps.pdf",
     log:
         "logs/plots/ssim_vs_steps.log",
     conda:
@@ -74,11 +77,12 @@ rule plot_training_loss:
         losses=expand("results/experiments/{experiment}/training_loss.csv", experiment=EXPERIMENTS),
         code=lib_files("plotting"),
     output:
-        report(
+        png=report(
             "results/figures/training_loss.png",
             caption="../report/training_loss.rst",
             category="Training",
         ),
+        pdf="results/figures/training_loss.pdf",
     log:
         "logs/plots/training_loss.log",
     conda:
@@ -98,11 +102,12 @@ rule plot_unpaired_translations:
         data=[entry["data_path"] for entry in translation_figure_entries("unpaired")],
         code=lib_files("plotting", "splits", "io"),
     output:
-        report(
+        png=report(
             "results/figures/unpaired_translations.png",
             caption="../report/unpaired_translations.rst",
             category="Translations",
         ),
+        pdf="results/figures/unpaired_translations.pdf",
     log:
         "logs/plots/unpaired_translations.log",
     conda:

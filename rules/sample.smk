@@ -22,6 +22,7 @@ rule sample:
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
         device=config["device"],
+        precision=config["precision"],
     script:
         "../workflow_scripts/sample.py"
 
@@ -50,5 +51,6 @@ rule reconstruct:
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
         device=config["device"],
+        precision=config["precision"],
     script:
         "../workflow_scripts/reconstruct.py"

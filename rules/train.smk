@@ -25,6 +25,7 @@ rule train_paired:
         training=lambda wildcards: EXPERIMENTS[wildcards.experiment]["training"],
         sde=config["sde"],
         device=config["device"],
+        precision=config["precision"],
         state_dir=lambda wildcards: f"{experiment_dir(wildcards.experiment)}/train_state",
     script:
         "../workflow_scripts/train_paired.py"
@@ -69,6 +70,7 @@ rule train_unpaired:
         unpaired=lambda wildcards: EXPERIMENTS[wildcards.experiment]["unpaired"],
         sde=config["sde"],
         device=config["device"],
+        precision=config["precision"],
         state_dir=lambda wildcards: f"{experiment_dir(wildcards.experiment)}/train_state",
     script:
         "../workflow_scripts/train_unpaired.py"

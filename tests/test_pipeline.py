@@ -22,8 +22,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from browser import Browser, chromium_path
+
+from sdetranslate.profiling import MEMORY_COLUMNS, TIME_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
+# Screenshots of the report, kept for people to look at after a test run.
+ARTIFACTS = REPO / "build" / "test-artifacts"
 SNAKEFILE = REPO / "Snakefile"
 MAPS_SAMPLE = REPO.parent / "shared" / "data" / "maps_sample.tar.gz"
 MAPS_SAMPLE_SHA256 = "5fad47de8c7a9030cc39b7af13fd2371b25236d98c9cd56371e3ac3f2ffe66c0"
@@ -80,6 +85,20 @@ SYNTHETIC_DATASET = {
 }
 
 
+# Profiling at test scale; runs that do not check it switch it off.
+TINY_PROFILING = {
+    "enabled": True,
+    "preset": "tiny",
+    "image_sizes": [16],
+    "n_steps": [2, 4],
+    "batch_size": 2,
+    "repeats": 2,
+    "memory_image_sizes": [16],
+    "memory_n_steps": [2],
+    "memory_batch_size": 2,
+}
+
+
 def tiny_config(dataset: dict, experiment_name: str) -> dict:
     """Return a configuration that trains the tiny UNet at 16 px for 20 steps on `dataset`."""
     return {
@@ -105,6 +124,7 @@ def tiny_config(dataset: dict, experiment_name: str) -> dict:
         ],
         "sampling": {"samplers": [SAMPLER], "n_steps": list(N_STEPS), "batch_size": 4, "seed": 0},
         "figures": {"grid_images": 4, "translation_images": 2},
+        "profiling": dict(TINY_PROFILING, enabled=False),
     }
 
 
@@ -284,9 +304,9 @@ def assert_complete_run(workdir: Path, experiment: str, dataset: str, data_logs:
 def synthetic_run(tmp_path_factory) -> tuple[Path, Path]:
     """Run the whole pipeline once on the synthetic dataset and return (workdir, config file)."""
     workdir = tmp_path_factory.mktemp("synthetic_run")
-    configfile = write_config(
-        workdir / "config.yaml", tiny_config(SYNTHETIC_DATASET, "tiny_synthetic")
-    )
+    config = tiny_config(SYNTHETIC_DATASET, "tiny_synthetic")
+    config["profiling"]["enabled"] = True
+    configfile = write_config(workdir / "config.yaml", config)
     run_ok(workdir, configfile)
     return workdir, configfile
 
@@ -302,6 +322,69 @@ def test_pipeline_synthetic_end_to_end(synthetic_run):
 
     result = run_ok(workdir, configfile, "-n")
     assert "Nothing to be done" in result.stdout, output_tail(result)
+
+
+@pytest.mark.integration
+def test_pipeline_profiling_tables_and_pdf_figures(synthetic_run):
+    workdir, _ = synthetic_run
+    results = workdir / "results"
+    timing = pd.read_csv(results / "profiling" / "sampling_time.csv")
+    assert list(timing.columns) == TIME_COLUMNS
+    assert sorted(timing["n_steps"]) == TINY_PROFILING["n_steps"]
+    assert (timing["seconds_median"] > 0).all()
+    memory = pd.read_csv(results / "profiling" / "memory.csv")
+    assert list(memory.columns) == MEMORY_COLUMNS
+    assert len(memory) == 4
+    assert (memory["peak_bytes"] >= 0).all()
+    figures = sorted((results / "figures").rglob("*.png"))
+    assert {figure.stem for figure in figures} >= {"sampling_time", "memory", "ssim_vs_steps"}
+    for figure in figures:
+        assert figure.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-", f"no PDF beside {figure}"
+    info = yaml.safe_load((results / "run_info.yaml").read_text(encoding="utf-8"))
+    assert info["code_version"]
+    assert info["device"].startswith("cpu")
+    assert info["config"]["experiments"][0]["name"] == "tiny_synthetic"
+
+
+@pytest.mark.integration
+def test_report_shows_every_figure_in_a_browser(synthetic_run):
+    """Build the HTML report and look at it in headless Chromium as a reader would."""
+    executable = chromium_path()
+    workdir, configfile = synthetic_run
+    report = workdir / "results" / "report.html"
+    run_ok(workdir, configfile, "--report", str(report))
+    figures = sorted(
+        str(path.relative_to(workdir)) for path in (workdir / "results" / "figures").rglob("*.png")
+    )
+
+    with Browser(executable) as browser:
+        browser.navigate(report.as_uri())
+        landing = browser.wait_for(
+            "typeof app !== 'undefined' && document.querySelector('#app').innerText.includes('Code version')"
+            " && document.querySelector('#app').innerText"
+        )
+        for text in ("Device:", "Configuration", "tiny_synthetic"):
+            assert text in landing, f"the report's opening page lacks {text!r}"
+        browser.evaluate("window.scrollTo(0, 0)")
+        browser.screenshot(ARTIFACTS / "report_landing.png")
+
+        registered = browser.evaluate("Object.keys(results)")
+        missing = [figure for figure in figures if figure not in registered]
+        assert not missing, f"figures not registered in the report: {missing}"
+        for figure in figures:
+            # The same view a click on the figure's entry opens.
+            browser.evaluate(
+                f"app.setView({{content: 'img', contentPath: results[{figure!r}].data_uri,"
+                f" resultPath: {figure!r}}})"
+            )
+            width = browser.wait_for(
+                f"(() => {{ const img = document.querySelector('#app img');"
+                f" return img && img.src === results[{figure!r}].data_uri && img.complete"
+                f" && img.naturalWidth; }})()"
+            )
+            assert width > 0, f"{figure} does not display"
+        browser.screenshot(ARTIFACTS / "report_figure.png")
+        assert browser.errors() == [], f"console errors in the report: {browser.errors()}"
 
 
 @pytest.mark.integration

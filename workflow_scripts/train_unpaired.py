@@ -10,7 +10,9 @@ start_step(snakemake.log[0], threads=snakemake.threads)
 train_unpaired(
     load_unpaired_split(snakemake.input.train),
     model_config=UNetConfig.from_dict(snakemake.params.model),
-    train_config=train_config_from_settings(snakemake.params.training, snakemake.params.sde),
+    train_config=train_config_from_settings(
+        snakemake.params.training, snakemake.params.sde, snakemake.params.precision
+    ),
     unpaired_config=UnpairedConfig(**snakemake.params.unpaired),
     model_paths=dict(zip(["AtoB", "BtoA"], snakemake.output.models)),
     loss_csv=snakemake.output.loss,

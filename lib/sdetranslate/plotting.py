@@ -1,6 +1,6 @@
 """Figures of translations, SSIM against sampler steps, and training loss.
 
-Each function writes one PNG at 150 dpi, atomically. Lines differ in marker and line
+Each function writes one PNG at 150 dpi and the same figure as a PDF beside it, atomically. Lines differ in marker and line
 style as well as colour, so the figures stay readable in grayscale.
 """
 
@@ -49,13 +49,21 @@ CELL_INCHES = 1.6
 MISSING_TARGET_TEXT = "no ground truth"
 
 
+def pdf_path(out_path: str | os.PathLike) -> Path:
+    """Return the path of the PDF written beside the PNG `out_path`."""
+    return Path(out_path).with_suffix(".pdf")
+
+
 def _save_figure(figure, out_path: str | os.PathLike) -> None:
+    """Write `figure` as a PNG at `out_path` and as a PDF beside it, each atomically."""
     try:
         with atomic_path(out_path) as tmp:
             figure.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+        with atomic_path(pdf_path(out_path)) as tmp:
+            figure.savefig(tmp, format="pdf", dpi=DPI, bbox_inches="tight")
     finally:
         plt.close(figure)
-    logger.info("wrote %s", out_path)
+    logger.info("wrote %s and %s", out_path, pdf_path(out_path).name)
 
 
 def _check_image_count(n_images: int) -> None:

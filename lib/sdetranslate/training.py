@@ -29,6 +29,7 @@ from tqdm import tqdm
 from sdetranslate.ema import ExponentialMovingAverage
 from sdetranslate.io import load_torch, save_dataframe_csv, save_torch, to_model_range
 from sdetranslate.losses import score_matching_loss
+from sdetranslate.precision import autocast, check_precision, prepare_model
 from sdetranslate.score import NoisePredictor, get_score_fn
 from sdetranslate.sde import VPSDE
 from sdetranslate.splits import DIRECTIONS
@@ -56,8 +57,10 @@ class TrainConfig:
     eps: float = 1e-3
     beta_min: float = 0.1
     beta_max: float = 20.0
+    precision: str = "fp32"
 
     def __post_init__(self):
+        check_precision(self.precision)
         checks = {
             "steps": self.steps >= 1,
             "batch_size": self.batch_size >= 1,
@@ -74,9 +77,15 @@ class TrainConfig:
                 raise ValueError(f"invalid training setting {key}={getattr(self, key)!r}")
 
 
-def train_config_from_settings(training: dict, sde: dict) -> TrainConfig:
-    """Build a TrainConfig from the `training` and `sde` sections of the workflow config."""
-    return TrainConfig(**training, eps=sde["eps"], beta_min=sde["beta_min"], beta_max=sde["beta_max"])
+def train_config_from_settings(training: dict, sde: dict, precision: str = "fp32") -> TrainConfig:
+    """Build a TrainConfig from the `training` and `sde` sections and the `precision` of the workflow config."""
+    return TrainConfig(
+        **training,
+        eps=sde["eps"],
+        beta_min=sde["beta_min"],
+        beta_max=sde["beta_max"],
+        precision=precision,
+    )
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -214,6 +223,30 @@ def check_image_size(images: torch.Tensor, model_config: UNetConfig, description
         )
 
 
+def build_optimizer(models: dict[str, nn.Module], train_config: TrainConfig) -> torch.optim.Adam:
+    """Return one Adam optimizer over all models' parameters, using its multi-tensor (foreach) kernels."""
+    parameters = [p for model in models.values() for p in model.parameters()]
+    return torch.optim.Adam(
+        parameters, lr=learning_rate(0, train_config), betas=train_config.adam_betas, foreach=True
+    )
+
+
+def update_weights(
+    models: dict[str, nn.Module],
+    emas: dict[str, ExponentialMovingAverage],
+    optimizer: torch.optim.Optimizer,
+    grad_clip: float,
+    step: int,
+) -> None:
+    """Apply one optimizer step to gradients already computed: clip each model's gradient norm
+    to `grad_clip`, step the optimizer, then update each model's EMA."""
+    for model in models.values():
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
+    optimizer.step()
+    for direction, ema in emas.items():
+        ema.update(models[direction], step)
+
+
 LossFn = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 
 
@@ -246,10 +279,7 @@ def fit(
         direction: ExponentialMovingAverage(models[direction], train_config.ema_decay)
         for direction in DIRECTIONS
     }
-    parameters = [p for model in models.values() for p in model.parameters()]
-    optimizer = torch.optim.Adam(
-        parameters, lr=learning_rate(0, train_config), betas=train_config.adam_betas, foreach=True
-    )
+    optimizer = build_optimizer(models, train_config)
 
     state_dir = Path(state_dir)
     state_path = state_dir / STATE_FILE
@@ -301,6 +331,7 @@ def fit(
         logger.info("saved training state at step %d to %s", step, state_path)
 
     for model in models.values():
+        prepare_model(model, train_config.precision, device)
         model.train()
     started = time.monotonic()
     progress = tqdm(
@@ -316,7 +347,8 @@ def fit(
         for group in optimizer.param_groups:
             group["lr"] = lr
         batches = {name: sampler.next_batch().to(device) for name, sampler in samplers.items()}
-        losses = compute_losses(batches)
+        with autocast(train_config.precision, device):
+            losses = compute_losses(batches)
         loss = losses["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -324,11 +356,7 @@ def fit(
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        for model in models.values():
-            torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
-        optimizer.step()
-        for direction in DIRECTIONS:
-            emas[direction].update(models[direction], step)
+        update_weights(models, emas, optimizer, train_config.grad_clip, step)
 
         done = step + 1
         if done % train_config.log_every == 0 or done == train_config.steps:

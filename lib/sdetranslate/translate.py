@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from sdetranslate.io import save_torch, to_model_range, to_uint8
+from sdetranslate.precision import autocast, prepare_model
 from sdetranslate.sampling import NoiseSource, get_sampler
 from sdetranslate.score import get_score_fn
 from sdetranslate.sde import VPSDE
@@ -39,13 +40,14 @@ def translate_images(
     batch_size: int,
     device: torch.device,
     out_path: str | Path,
+    precision: str = "fp32",
 ) -> dict:
     """Translate uint8 condition images [N, 3, H, W] with a trained model and write the results as uint8.
 
     Image i is translated with noise seeded by (seed, i), so the result does not
     depend on `batch_size`. Sampling runs under `torch.inference_mode` with the
-    EMA weights stored in the model file. The output file records `names` as
-    the image ids.
+    EMA weights stored in the model file, at `precision` (see
+    `sdetranslate.precision`). The output file records `names` as the image ids.
     """
     sampler_spec = get_sampler(sampler)
     if batch_size < 1:
@@ -58,6 +60,7 @@ def translate_images(
     )
     sde = VPSDE(meta["sde"]["beta_min"], meta["sde"]["beta_max"])
     eps = float(meta["eps"])
+    prepare_model(model, precision, device)
     score_fn = get_score_fn(sde, model)
 
     outputs = []
@@ -68,7 +71,7 @@ def translate_images(
         stop = min(start + batch_size, count)
         cond = to_model_range(cond_images[start:stop]).to(device)
         noise = NoiseSource([image_seed(seed, index) for index in range(start, stop)])
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             result = sampler_spec.fn(score_fn, sde, cond, n_steps, eps, noise)
         outputs.append(to_uint8(result))
     elapsed = time.monotonic() - started
@@ -90,6 +93,7 @@ def translate_images(
         "n_steps": int(n_steps),
         "seed": int(seed),
         "seconds": float(elapsed),
+        "precision": precision,
     }
     save_torch(payload, out_path)
     return payload

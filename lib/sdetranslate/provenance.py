@@ -1,0 +1,121 @@
+"""A record of what produced a run's results: code version, device, package versions and config.
+
+The record is written as YAML for tools and as reStructuredText for the
+opening page of the HTML report.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import logging
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import yaml
+
+from sdetranslate.io import atomic_path
+from sdetranslate.profiling import device_name
+from sdetranslate.runtime import resolve_device
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN = "unknown"
+PACKAGES = ("torch", "torchvision", "numpy", "snakemake", "scikit-image")
+
+
+def code_version(repository: str | os.PathLike) -> str:
+    """Return the git commit of `repository`, with "+uncommitted changes" when its tracked files differ,
+    or "unknown" outside git or without a git executable."""
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repository), *args], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return UNKNOWN
+    if not commit:
+        return UNKNOWN
+    return f"{commit}+uncommitted changes" if dirty else commit
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def collect_run_info(config: dict, device: str, repository: str | os.PathLike, config_files: Sequence[str]) -> dict:
+    resolved = resolve_device(device)
+    return {
+        "code_version": code_version(repository),
+        "device": f"{resolved.type}: {device_name(resolved)}",
+        "cuda": torch.version.cuda or "none",
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "config_files": [str(path) for path in config_files],
+        "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+    }
+
+
+def run_info_rst(info: dict) -> str:
+    """Render a run record as the reStructuredText of the report's opening page."""
+    packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    config_yaml = yaml.safe_dump(info["config"], sort_keys=False, allow_unicode=True)
+    lines = [
+        "Score-SDE image-to-image translation",
+        "====================================",
+        "",
+        "Every figure and table of this run, built by the Snakemake workflow from the configuration below.",
+        "",
+        f"- **Code version:** ``{info['code_version']}``",
+        f"- **Device:** {info['device']}",
+        f"- **Python:** {info['python']} on {info['platform']}",
+        f"- **Packages:** {packages}",
+        f"- **Config files:** {', '.join(info['config_files']) or 'none'}",
+        f"- **Recorded:** {info['recorded_at']}",
+        "",
+        "Configuration",
+        "-------------",
+        "",
+        "{% raw %}",
+        "::",
+        "",
+        *("    " + line for line in config_yaml.splitlines()),
+        "",
+        "{% endraw %}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_run_info(
+    yaml_path: str | os.PathLike,
+    rst_path: str | os.PathLike,
+    *,
+    config: dict,
+    device: str,
+    repository: str | os.PathLike,
+    config_files: Sequence[str],
+) -> dict:
+    """Write the run record as YAML at `yaml_path` and as the report's opening page at `rst_path`."""
+    info = collect_run_info(config, device, repository, config_files)
+    with atomic_path(yaml_path) as tmp:
+        Path(tmp).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    with atomic_path(rst_path) as tmp:
+        Path(tmp).write_text(run_info_rst(info), encoding="utf-8")
+    logger.info("code version %s on %s", info["code_version"], info["device"])
+    return info
