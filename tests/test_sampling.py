@@ -81,7 +81,7 @@ def test_em_results_do_not_depend_on_batching():
 
 def test_sampler_registry_lists_em():
     assert "em" in SAMPLERS
-    assert get_sampler("em").nfe_per_step == 1
+    assert get_sampler("em").nfe(7) == 7
     with pytest.raises(ValueError, match="unknown sampler 'nope'"):
         get_sampler("nope")
 

@@ -63,3 +63,19 @@ class VPSDE:
         n = z[0].numel()
         flat = z.reshape(z.shape[0], -1)
         return -0.5 * n * torch.log(torch.tensor(2.0 * torch.pi)) - 0.5 * (flat**2).sum(dim=1)
+
+    def log_snr(self, t: torch.Tensor) -> torch.Tensor:
+        """Return the half log signal-to-noise ratio λ_t = log α_t - log σ_t."""
+        log_mean_coeff = self.log_mean_coeff(t)
+        return log_mean_coeff - 0.5 * torch.log(-torch.expm1(2.0 * log_mean_coeff))
+
+    def time_from_log_snr(self, log_snr: torch.Tensor) -> torch.Tensor:
+        """Return the t in [0, T] whose λ_t is `log_snr`, the inverse of `log_snr`.
+
+        From α_t² = 1 / (1 + exp(-2λ)) follows log α_t = -½ softplus(-2λ), and t is
+        the positive root of ¼(β_max - β_min)t² + ½β_min t + log α_t = 0.
+        """
+        log_alpha = -0.5 * torch.nn.functional.softplus(-2.0 * log_snr)
+        beta_range = self.beta_max - self.beta_min
+        discriminant = self.beta_min**2 - 4.0 * beta_range * log_alpha
+        return (torch.sqrt(discriminant) - self.beta_min) / beta_range

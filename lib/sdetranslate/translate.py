@@ -82,7 +82,7 @@ def translate_images(
         sampler,
         n_steps,
         elapsed,
-        n_steps * sampler_spec.nfe_per_step,
+        sampler_spec.nfe(n_steps),
     )
     payload = {
         "images": torch.cat(outputs),
