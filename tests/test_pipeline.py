@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -365,7 +366,14 @@ def test_report_shows_every_figure_in_a_browser(synthetic_run):
         )
         for text in ("Device:", "Configuration", "tiny_synthetic"):
             assert text in landing, f"the report's opening page lacks {text!r}"
-        browser.evaluate("window.scrollTo(0, 0)")
+        # The report centres its opening page, so a page taller than the window loses its top.
+        title_top = browser.evaluate(
+            "Array.from(document.querySelectorAll('h1')).find(h => h.innerText.includes('Score-SDE'))"
+            ".getBoundingClientRect().top"
+        )
+        assert title_top >= 0, "the top of the report's opening page is cut off"
+        browser.evaluate("document.querySelectorAll('*').forEach(node => { node.scrollTop = 0; })")
+        time.sleep(1)  # the menu fades in
         browser.screenshot(ARTIFACTS / "report_landing.png")
 
         registered = browser.evaluate("Object.keys(results)")
@@ -378,9 +386,9 @@ def test_report_shows_every_figure_in_a_browser(synthetic_run):
                 f" resultPath: {figure!r}}})"
             )
             width = browser.wait_for(
-                f"(() => {{ const img = document.querySelector('#app img');"
-                f" return img && img.src === results[{figure!r}].data_uri && img.complete"
-                f" && img.naturalWidth; }})()"
+                f"(() => {{ const img = Array.from(document.querySelectorAll('#app img'))"
+                f".find(i => i.src === results[{figure!r}].data_uri);"
+                f" return img && img.complete && img.naturalWidth; }})()"
             )
             assert width > 0, f"{figure} does not display"
         browser.screenshot(ARTIFACTS / "report_figure.png")

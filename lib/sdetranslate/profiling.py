@@ -164,12 +164,12 @@ def profile_sampling_time(
                     repeats=repeats,
                 )
                 logger.info(
-                    "%dpx N=%d: median %.4f s over %d repeats (N x forward = %.4f s)",
+                    "%dpx N=%d: median %.4f s over %d repeats (NFE x forward = %.4f s)",
                     image_size,
                     steps,
                     statistics.median(seconds),
                     repeats,
-                    steps * spec.nfe_per_step * forward_median,
+                    spec.nfe(steps) * forward_median,
                 )
                 rows.append(
                     {

@@ -71,35 +71,62 @@ def collect_run_info(config: dict, device: str, repository: str | os.PathLike, c
     }
 
 
+def _flow(value) -> str:
+    """Return `value` as one line of YAML flow style."""
+    return yaml.safe_dump(value, default_flow_style=True, width=float("inf"), sort_keys=False).strip()
+
+
+def _experiment_line(experiment: dict) -> str:
+    """Summarize an experiment as its name, task, method, dataset, size, UNet and training budget."""
+    parts = [str(experiment[key]) for key in ("task", "method", "dataset") if experiment.get(key) is not None]
+    if "image_size" in experiment:
+        parts.append(f"{experiment['image_size']} px")
+    if "model" in experiment:
+        parts.append(f"{experiment['model'].get('preset', 'custom')} UNet")
+    training = experiment.get("training", {})
+    if "steps" in training:
+        parts.append(f"{training['steps']} steps of batch {training.get('batch_size', '?')}")
+    return f"``{experiment.get('name', '?')}``: {', '.join(parts)}"
+
+
 def run_info_rst(info: dict) -> str:
-    """Render a run record as the reStructuredText of the report's opening page."""
+    """Render a run record as the reStructuredText of the report's opening page.
+
+    The page stays short, because the report centres it on the screen and cuts
+    off what does not fit; the full configuration is in the YAML record.
+    """
+    config = info["config"]
     packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
-    config_yaml = yaml.safe_dump(info["config"], sort_keys=False, allow_unicode=True)
     lines = [
         "Score-SDE image-to-image translation",
         "====================================",
         "",
-        "Every figure and table of this run, built by the Snakemake workflow from the configuration below.",
+        "Every figure and table of this run. The full configuration, with defaults filled in,"
+        " is in ``results/run_info.yaml`` under Run.",
         "",
         f"- **Code version:** ``{info['code_version']}``",
         f"- **Device:** {info['device']}",
-        f"- **Python:** {info['python']} on {info['platform']}",
-        f"- **Packages:** {packages}",
+        f"- **Software:** Python {info['python']}, {packages}",
         f"- **Config files:** {', '.join(info['config_files']) or 'none'}",
         f"- **Recorded:** {info['recorded_at']}",
         "",
         "Configuration",
         "-------------",
         "",
-        "{% raw %}",
-        "::",
-        "",
-        *("    " + line for line in config_yaml.splitlines()),
-        "",
-        "{% endraw %}",
-        "",
     ]
-    return "\n".join(lines)
+    lines += [f"- **Experiment** {_experiment_line(experiment)}" for experiment in config.get("experiments", [])]
+    lines += [
+        f"- **Dataset** ``{dataset.get('name', '?')}``: {dataset.get('source', '?')}, {dataset.get('layout', '?')}"
+        for dataset in config.get("datasets", [])
+    ]
+    scalars = {key: value for key, value in config.items() if not isinstance(value, (dict, list))}
+    if scalars:
+        lines.append("- " + ", ".join(f"**{key}:** ``{value}``" for key, value in scalars.items()))
+    for key, value in config.items():
+        if key not in ("experiments", "datasets") and key not in scalars:
+            lines.append(f"- **{key}:** ``{_flow(value)}``")
+    # Jinja renders the page before docutils does, so braces of flow-style YAML stay literal.
+    return "\n".join(["{% raw %}", *lines, "{% endraw %}", ""])
 
 
 def write_run_info(

@@ -119,18 +119,20 @@ def time_grid(sde: VPSDE, n_steps: int, eps: float, device=None) -> torch.Tensor
 
 def _euler_maruyama_step(
     score_fn: ScoreFn,
-    sde: VPSDE,
     x: torch.Tensor,
     cond: torch.Tensor,
     t: torch.Tensor,
-    dt: torch.Tensor,
-    z: torch.Tensor | None,
+    keep: float,
+    score_coeff: float,
 ) -> torch.Tensor:
-    drift, diffusion = sde.sde(x, t)
-    x = x + (drift - diffusion**2 * score_fn(x, cond, t)) * dt
-    if z is not None:
-        x = x + diffusion * torch.sqrt(-dt) * z
-    return x
+    """Return the noise-free part of one step, x (1 + f(t) dt) - g(t)² dt s_θ(x, c, t)."""
+    return x * keep + score_coeff * score_fn(x, cond, t)
+
+
+def _linear_drift_coefficients(sde: VPSDE, timesteps: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Return f(t) and g(t) at each time of the grid, for an SDE whose drift is f(t) x."""
+    drift, diffusion = sde.sde(torch.ones_like(timesteps), timesteps)
+    return drift.tolist(), diffusion.expand_as(timesteps).tolist()
 
 
 @register_sampler("em")
@@ -148,29 +150,33 @@ def euler_maruyama(
     The score is evaluated at the first n_steps points of the grid from T to eps,
     so n_steps is exactly the number of network evaluations. The last update lands
     on t = eps and adds no noise, so the result is the mean of the final step.
-    x_T is drawn from the VP-SDE prior N(0, I).
+    x_T is drawn from the VP-SDE prior N(0, I). The times and every step's
+    coefficients are computed once before the loop, which then allocates only
+    the noise and the arithmetic of the update.
 
     With `checkpoint_steps` and gradients enabled, each step's activations are
     recomputed in the backward pass instead of stored, so memory keeps one step's
     activations plus the N iterates. The noise is drawn outside the recomputed
     region, so the recomputation repeats the forward pass exactly.
     """
-    timesteps = time_grid(sde, n_steps, eps, device=cond.device)
+    timesteps = time_grid(sde, n_steps, eps)
+    drifts, diffusions = _linear_drift_coefficients(sde, timesteps[:-1])
+    dts = (timesteps[1:] - timesteps[:-1]).tolist()
+    t_rows = _batch_times(timesteps, cond.shape[0], cond.device)
     image_shape = tuple(cond.shape[1:])
     x = noise.randn(image_shape, device=cond.device)
-    batch_ones = torch.ones(cond.shape[0], device=cond.device)
     use_checkpoint = checkpoint_steps and torch.is_grad_enabled()
     for index in range(n_steps):
-        t = timesteps[index] * batch_ones
-        dt = timesteps[index + 1] - timesteps[index]
-        last = index == n_steps - 1
-        z = None if last else noise.randn(image_shape, device=cond.device)
+        dt, g = dts[index], diffusions[index]
+        keep, score_coeff = 1.0 + drifts[index] * dt, -(g**2) * dt
         if use_checkpoint:
             x = torch.utils.checkpoint.checkpoint(
-                _euler_maruyama_step, score_fn, sde, x, cond, t, dt, z, use_reentrant=False
+                _euler_maruyama_step, score_fn, x, cond, t_rows[index], keep, score_coeff, use_reentrant=False
             )
         else:
-            x = _euler_maruyama_step(score_fn, sde, x, cond, t, dt, z)
+            x = _euler_maruyama_step(score_fn, x, cond, t_rows[index], keep, score_coeff)
+        if index < n_steps - 1:
+            x = x + (g * math.sqrt(-dt)) * noise.randn(image_shape, device=cond.device)
     return x
 
 
