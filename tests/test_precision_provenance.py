@@ -83,5 +83,5 @@ def test_run_record_holds_version_device_and_config(tmp_path):
     assert saved["device"].startswith("cpu: ")
     page = (tmp_path / "run_info.rst").read_text()
     assert page == run_info_rst(info)
-    for text in ("Code version", "Device", "name: demo"):
+    for text in ("Code version", "Device", "``demo``"):
         assert text in page
