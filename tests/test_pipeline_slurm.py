@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 GPU_RULES = ("train_paired", "train_unpaired", "sample", "reconstruct")
 # Hard limit of the Snakemake run on the test cluster, which ends a run that
-# hangs. The run took 6.5 min on 2 CPU cores shared with other work (load
-# average 13), most of it waiting for job status checks.
+# hangs. The run took 4.5 min on 2 CPU cores shared with other work (load
+# average 5 to 9), much of it waiting for job status checks.
 SLURM_RUN_TIMEOUT_S = 600
 JOB_ID_PATTERN = re.compile(
     r"running in Slurm job (\d+) on node (\S+) \(CUDA_VISIBLE_DEVICES=(\S*)\)"
@@ -209,6 +210,8 @@ class SlurmRun:
 
     workdir: Path
     output: str
+    # Working directory of the same configuration run locally, during the Slurm run.
+    local_workdir: Path
     # `squeue` and `scontrol show job` output of every job, read during the run.
     controller_jobs: dict[str, dict[str, str]]
     job_records: dict[str, dict[str, str]]
@@ -217,20 +220,16 @@ class SlurmRun:
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory) -> Path:
-    """Run the pipeline locally, without Slurm, and return its working directory."""
-    workdir = tmp_path_factory.mktemp("local_run")
-    run_ok(workdir, write_config(workdir / "config.yaml", slurm_test_config()))
-    return workdir
-
-
-@pytest.fixture(scope="module")
 def slurm_run(slurm, tmp_path_factory) -> SlurmRun:
     """Run the pipeline on the test cluster and cancel the training job once it has saved state.
 
     The profile's `retries` make Snakemake resubmit the cancelled job, which
-    then resumes from the saved step.
+    then resumes from the saved step. A local run of the same configuration
+    goes on at the same time, because the Slurm run mostly waits for status
+    checks.
     """
+    local_workdir = tmp_path_factory.mktemp("local_run")
+    local_config = write_config(local_workdir / "config.yaml", slurm_test_config())
     workdir = tmp_path_factory.mktemp("slurm_run")
     configfile = write_config(workdir / "config.yaml", slurm_test_config())
     profile = write_test_profile(workdir / "profile")
@@ -246,6 +245,8 @@ def slurm_run(slurm, tmp_path_factory) -> SlurmRun:
             stderr=subprocess.STDOUT,
         )
     watcher = JobWatcher(slurm)
+    local_pool = ThreadPoolExecutor(max_workers=1)
+    local_run = local_pool.submit(run_ok, local_workdir, local_config)
     try:
         job = wait_for_line(train_log, JOB_ID_PATTERN, process, watcher, deadline)
         saved = wait_for_line(train_log, SAVED_PATTERN, process, watcher, deadline)
@@ -261,12 +262,16 @@ def slurm_run(slurm, tmp_path_factory) -> SlurmRun:
         if process.poll() is None:
             process.kill()
             process.wait()
+        # run_ok has its own timeout, so this returns.
+        local_pool.shutdown(wait=True)
+    local_run.result()
     output_text = output_path.read_text(encoding="utf-8")
     assert returncode == 0, f"snakemake on Slurm failed:\n{output_text[-5000:]}"
 
     return SlurmRun(
         workdir=workdir,
         output=output_text,
+        local_workdir=local_workdir,
         controller_jobs=watcher.jobs,
         job_records=watcher.records,
         cancelled_job=job.group(1),
@@ -336,7 +341,8 @@ def test_slurm_gpu_rules_request_gpu(slurm_run):
             assert visible_devices == expected, f"{log}: CUDA_VISIBLE_DEVICES={visible_devices}"
 
 
-def test_slurm_outputs_equal_local_run(local_run, slurm_run):
+def test_slurm_outputs_equal_local_run(slurm_run):
+    local_run = slurm_run.local_workdir
     expected_files = compared_results(local_run)
     assert len(expected_files) > 10, expected_files
     assert compared_results(slurm_run.workdir) == expected_files
