@@ -130,6 +130,16 @@ def lib_files(*modules):
     return [str(LIB / "sdetranslate" / f"{module}.py") for module in modules]
 
 
+def per_attempt(first):
+    """Return a resource function that gives `first` on attempt 1, twice as much on attempt 2, and so on.
+
+    A job that Slurm kills at its time or memory limit is resubmitted (the
+    profile's `retries`) with a larger request. `runtime` is in minutes and
+    `mem_mb` in megabytes.
+    """
+    return lambda wildcards, attempt: first * attempt
+
+
 def datasets_where(**settings):
     """Return the names of datasets whose entries have all the given values."""
     return [

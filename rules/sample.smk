@@ -16,6 +16,8 @@ rule sample:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         sampler=lambda wildcards: wildcards.sampler,
         n_steps=lambda wildcards: int(wildcards.n_steps),
@@ -44,6 +46,8 @@ rule reconstruct:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         model_direction=lambda wildcards: opposite(wildcards.direction),
         sampler=lambda wildcards: wildcards.sampler,

@@ -1,6 +1,6 @@
 """Time and memory profiling of sampling and of the unpaired training step.
 
-Timing: each measurement runs once to warm up, then `repeats` times; the
+Timing: each measurement runs once to warm up, then `repeats` times, and the
 table keeps the median, minimum and maximum. On CUDA the timer synchronizes
 the device before reading the clock, so queued kernels count.
 
@@ -224,11 +224,11 @@ def measure_peak_bytes(
     `warmup` (by default `workload` itself) runs first, so that lazily loaded
     kernels and libraries are not counted. On CUDA the peak is that of the
     caching allocator. On the CPU it is the kernel's high-water mark of the
-    resident set, which counts every byte the process touched, so it is only
-    meaningful in a process that does nothing else, with a warm-up that touches
-    less memory than the workload (allocators keep freed memory resident);
-    `profile_memory` runs each workload in a fresh process after a single
-    network forward.
+    resident set, which counts every byte the process touched. It is therefore
+    only meaningful in a process that does nothing else, after a warm-up that
+    touches less memory than the workload, because allocators keep freed memory
+    resident. `profile_memory` runs each workload in a fresh process after a
+    single network forward.
     """
     (warmup or workload)()
     gc.collect()
@@ -269,7 +269,7 @@ def memory_cases(image_sizes: Sequence[int], n_steps: Sequence[int]) -> list[Mem
 
 
 def _case_workload(case: MemoryCase, model: ProfileModel, batch_size: int, device: torch.device):
-    """Return (workload, warm-up) of a case; the warm-up is one network forward without gradients."""
+    """Return the workload of a case and its warm-up, one network forward without gradients."""
     eps = float(model.sde["eps"])
     if case.workload == "sampling":
         net, sde = model.build(case.image_size, device)
@@ -331,7 +331,7 @@ def call_in_fresh_process(function: Callable, *args):
     """Return `function(*args)` computed in a newly started Python interpreter.
 
     `function` must be importable by name from a module. The call and its
-    result travel between the processes as pickles; the child runs
+    result travel between the processes as pickles. The child runs
     `python -m sdetranslate.profiling`, so it never re-runs the caller's script.
     """
     request = pickle.dumps((function.__module__, function.__qualname__, args))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import traceback
@@ -39,6 +40,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def log_slurm_job() -> None:
+    """Log the Slurm job id, node and visible GPUs when the process runs inside a Slurm job."""
+    job_id = os.environ.get("SLURM_JOB_ID")
+    if job_id is None:
+        return
+    logger.info(
+        "running in Slurm job %s on node %s (CUDA_VISIBLE_DEVICES=%s)",
+        job_id,
+        os.environ.get("SLURMD_NODENAME", "unknown"),
+        os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+    )
+
+
 def start_step(log_path: str, threads: int | None = None) -> None:
     """Prepare a pipeline step: log records and stderr (progress bars, warnings) go to `log_path`.
 
@@ -61,6 +75,7 @@ def start_step(log_path: str, threads: int | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    log_slurm_job()
     if threads is not None:
         set_threads(threads)
         logger.info("torch uses %d CPU threads", torch.get_num_threads())
