@@ -127,7 +127,13 @@ def test_pix2pix_steps_reduce_generator_loss():
 
     losses = [
         pix2pix_step(
-            generator, discriminator, generator_optimizer, discriminator_optimizer, source, target, 100.0
+            generator,
+            discriminator,
+            generator_optimizer,
+            discriminator_optimizer,
+            source,
+            target,
+            100.0,
         )
         for _ in range(STEPS)
     ]
@@ -142,13 +148,22 @@ def test_cyclegan_steps_reduce_generator_losses():
     generators = {d: ResnetGenerator(8, 2) for d in ("AtoB", "BtoA")}
     discriminators = {d: PatchDiscriminator(3, 8, 1) for d in ("AtoB", "BtoA")}
     generator_optimizer = _adam([p for g in generators.values() for p in g.parameters()], config)
-    discriminator_optimizer = _adam([p for d in discriminators.values() for p in d.parameters()], config)
+    discriminator_optimizer = _adam(
+        [p for d in discriminators.values() for p in d.parameters()], config
+    )
     buffers = {d: HistoryBuffer(4, seed=0) for d in ("AtoB", "BtoA")}
     a, b = fixed_batch(1)
 
     losses = [
         cyclegan_step(
-            generators, discriminators, generator_optimizer, discriminator_optimizer, buffers, a, b, config
+            generators,
+            discriminators,
+            generator_optimizer,
+            discriminator_optimizer,
+            buffers,
+            a,
+            b,
+            config,
         )
         for _ in range(STEPS)
     ]
@@ -211,7 +226,9 @@ def test_history_buffer_state_round_trip():
     copy.load_state_dict(buffer.state_dict())
 
     for label in range(3, 13):
-        assert torch.equal(buffer.query(labelled_images([label])), copy.query(labelled_images([label])))
+        assert torch.equal(
+            buffer.query(labelled_images([label])), copy.query(labelled_images([label]))
+        )
 
 
 def test_linear_decay_over_second_half():
@@ -263,7 +280,13 @@ def test_train_pix2pix_writes_generators_and_log(tmp_path):
     paths = {direction: tmp_path / f"{direction}.pt" for direction in ("AtoB", "BtoA")}
 
     frame = train_pix2pix(
-        data, 32, small_config(), paths, tmp_path / "loss.csv", tmp_path / "state", torch.device("cpu")
+        data,
+        32,
+        small_config(),
+        paths,
+        tmp_path / "loss.csv",
+        tmp_path / "state",
+        torch.device("cpu"),
     )
 
     assert list(frame.columns[:5]) == ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"]
@@ -282,7 +305,12 @@ def test_train_cyclegan_is_reproducible(tmp_path):
     for run in ("first", "second"):
         paths = {direction: tmp_path / run / f"{direction}.pt" for direction in ("AtoB", "BtoA")}
         frame = train_cyclegan(
-            data, 32, small_config(), paths, tmp_path / run / "loss.csv", tmp_path / run / "state",
+            data,
+            32,
+            small_config(),
+            paths,
+            tmp_path / run / "loss.csv",
+            tmp_path / run / "state",
             torch.device("cpu"),
         )
         weights.append(torch.load(paths["AtoB"], weights_only=True)["state_dict"])
@@ -296,7 +324,15 @@ def test_train_cyclegan_is_reproducible(tmp_path):
 def test_translate_split_gan_writes_samples_and_timing(tmp_path):
     data = paired_data()
     paths = {direction: tmp_path / f"{direction}.pt" for direction in ("AtoB", "BtoA")}
-    train_pix2pix(data, 32, small_config(), paths, tmp_path / "loss.csv", tmp_path / "state", torch.device("cpu"))
+    train_pix2pix(
+        data,
+        32,
+        small_config(),
+        paths,
+        tmp_path / "loss.csv",
+        tmp_path / "state",
+        torch.device("cpu"),
+    )
     outputs = []
     for run in ("first", "second"):
         translate_split_gan(
@@ -326,10 +362,24 @@ def test_translate_split_gan_writes_samples_and_timing(tmp_path):
 def test_translate_split_gan_rejects_other_direction(tmp_path):
     data = paired_data()
     paths = {direction: tmp_path / f"{direction}.pt" for direction in ("AtoB", "BtoA")}
-    train_pix2pix(data, 32, small_config(), paths, tmp_path / "loss.csv", tmp_path / "state", torch.device("cpu"))
+    train_pix2pix(
+        data,
+        32,
+        small_config(),
+        paths,
+        tmp_path / "loss.csv",
+        tmp_path / "state",
+        torch.device("cpu"),
+    )
 
     with pytest.raises(ValueError, match="contains the AtoB generator, not BtoA"):
         translate_split_gan(
-            paths["AtoB"], data, experiment="p2p", direction="BtoA", seed=0,
-            device=torch.device("cpu"), out_path=tmp_path / "n1.pt", timing_csv=tmp_path / "t.csv",
+            paths["AtoB"],
+            data,
+            experiment="p2p",
+            direction="BtoA",
+            seed=0,
+            device=torch.device("cpu"),
+            out_path=tmp_path / "n1.pt",
+            timing_csv=tmp_path / "t.csv",
         )

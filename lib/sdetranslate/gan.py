@@ -6,11 +6,11 @@ generator and the PatchGAN discriminator, and Zhu et al., "Unpaired
 Image-to-Image Translation using Cycle-Consistent Adversarial Networks"
 (ICCV 2017) for the ResNet generator and the history buffer.
 
-Every network uses instance normalization. pix2pix describes batch
-normalization with the statistics of the test batch at test time, which at its
-batch size of 1 is instance normalization; instance normalization keeps that
-behaviour at every batch size, so a translation does not depend on which other
-images share its batch. Images are in [-1, 1].
+Every network uses instance normalization. pix2pix uses batch normalization
+with the statistics of the test batch at test time, which is instance
+normalization at its batch size of 1. Instance normalization keeps that
+behaviour at every batch size, so a translation does not depend on the other
+images of its batch. Images are in [-1, 1].
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _norm(channels: int) -> nn.Module:
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> None:
-    """Draw convolution weights from N(0, std²) and set normalization scales to N(1, std²), as both papers do."""
+    """Draw convolution weights from N(0, std²), as published, and normalization scales from N(1, std²)."""
     for layer in module.modules():
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(layer.weight, 0.0, std)
@@ -90,7 +90,9 @@ class UNetGenerator(nn.Module):
             else:
                 out_channels = channels[level - 1]
                 self.decoder.append(
-                    nn.Sequential(nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1), _norm(out_channels))
+                    nn.Sequential(
+                        nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1), _norm(out_channels)
+                    )
                 )
         self.n_dropout_levels = min(3, n_levels - 1)
         init_weights(self)
@@ -173,7 +175,9 @@ class ResnetGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % 4 or x.shape[-2] % 4:
-            raise ValueError(f"the ResNet generator needs image sides divisible by 4, got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"the ResNet generator needs image sides divisible by 4, got {tuple(x.shape[-2:])}"
+            )
         return self.network(x)
 
 
@@ -181,7 +185,7 @@ def patchgan_receptive_field(n_layers: int) -> int:
     """Return the receptive field in pixels of a PatchGAN with `n_layers` stride-2 convolutions.
 
     All convolutions have kernel 4, and two stride-1 convolutions follow the
-    stride-2 ones: 1 layer sees 16x16 patches, 2 see 34x34 and 3 see 70x70.
+    stride-2 ones. 1 layer gives 16x16 patches, 2 give 34x34 and 3 give 70x70.
     """
     strides = [2] * n_layers + [1, 1]
     field = 1
@@ -194,9 +198,9 @@ def patchgan_layers_for(image_size: int) -> int:
     """Return the stride-2 layers whose receptive field is the nearest to 70/256 of the image side.
 
     The published discriminator judges 70x70 patches of 256x256 images, a
-    little over a quarter of the side. At 64x64 and 32x32 the nearest is 1
-    layer with a 16x16 receptive field (16 px is a quarter of 64 and half of 32,
-    and 1 layer is the fewest possible); at 256x256 it is 3 layers (70x70).
+    little over a quarter of the side. At 64x64 the nearest is 1 layer with a
+    16x16 receptive field, a quarter of the side. At 32x32 it is 1 layer too,
+    because that is the fewest possible. At 256x256 it is 3 layers (70x70).
     """
     target = PUBLISHED_RECEPTIVE_FIELD * image_size / PUBLISHED_IMAGE_SIZE
     candidates = [n for n in range(1, 6) if 2**n <= image_size // 4] or [1]
@@ -210,7 +214,7 @@ class PatchDiscriminator(nn.Module):
     further stride-2 convolutions doubling the channels (at most 8·base), one
     stride-1 convolution and a stride-1 convolution to one channel, all with
     kernel 4 and LeakyReLU(0.2). `receptive_field` is the side of the patch
-    that each output sees (see `patchgan_receptive_field`).
+    that each output depends on (see `patchgan_receptive_field`).
     """
 
     def __init__(self, in_channels: int, base_channels: int = 64, n_layers: int = 1):
@@ -218,12 +222,19 @@ class PatchDiscriminator(nn.Module):
         if n_layers < 1:
             raise ValueError(f"n_layers must be at least 1, got {n_layers}")
         self.receptive_field = patchgan_receptive_field(n_layers)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, base_channels, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+        ]
         channels = base_channels
         for layer in range(1, n_layers + 1):
             out_channels = min(base_channels * 2**layer, base_channels * 8)
             stride = 2 if layer < n_layers else 1
-            layers += [nn.Conv2d(channels, out_channels, 4, stride, 1), _norm(out_channels), nn.LeakyReLU(0.2)]
+            layers += [
+                nn.Conv2d(channels, out_channels, 4, stride, 1),
+                _norm(out_channels),
+                nn.LeakyReLU(0.2),
+            ]
             channels = out_channels
         layers.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.network = nn.Sequential(*layers)
@@ -270,7 +281,10 @@ class HistoryBuffer:
         return torch.stack(returned)
 
     def state_dict(self) -> dict:
-        return {"images": [image.cpu() for image in self.images], "generator": self.generator.get_state()}
+        return {
+            "images": [image.cpu() for image in self.images],
+            "generator": self.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.images = [image.to(self.device) for image in state["images"]]
@@ -314,7 +328,9 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[nn.Module, d
     """Load a generator written by `save_generator` in eval mode and return it with its metadata."""
     payload = load_torch(path, map_location=device)
     if not isinstance(payload, dict) or payload.get("format") != GENERATOR_FORMAT:
-        raise ValueError(f"{path} is not a GAN generator written by this pipeline; rerun its training rule")
+        raise ValueError(
+            f"{path} is not a GAN generator written by this pipeline; rerun its training rule"
+        )
     generator = build_generator(payload["architecture"], payload["config"])
     generator.load_state_dict(payload["state_dict"])
     generator.to(device).eval()

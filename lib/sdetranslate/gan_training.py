@@ -1,8 +1,8 @@
 """Training and translation of the GAN baselines, pix2pix (paired) and CycleGAN (unpaired).
 
 pix2pix trains one conditional GAN per direction: the U-Net generator G
-against a PatchGAN D that sees the source image concatenated with a target or
-a translation. D minimizes half the binary cross-entropy of real pairs as real
+against a PatchGAN D whose input is the source image concatenated with a
+target or a translation. D minimizes half the binary cross-entropy of real pairs as real
 and translated pairs as fake. G minimizes the non-saturating GAN loss
 -log D(x, G(x)) plus λ_L1 = 100 times the L1 distance to the target.
 
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from sdetranslate.evaluation import GAN_SAMPLER
 from sdetranslate.gan import (
     HistoryBuffer,
     PatchDiscriminator,
@@ -55,8 +56,7 @@ from sdetranslate.training import (
 
 logger = logging.getLogger(__name__)
 
-# Sampler name and number of steps under which GAN translations are stored and scored.
-GAN_SAMPLER = "gan"
+# GAN translations are stored and scored as sampler GAN_SAMPLER with this n_steps.
 GAN_N_STEPS = 1
 TIMING_COLUMNS = [
     "experiment",
@@ -111,7 +111,8 @@ class GANConfig:
             "log_every": self.log_every >= 1,
             "generator_channels": self.generator_channels >= 1,
             "discriminator_channels": self.discriminator_channels >= 1,
-            "discriminator_layers": self.discriminator_layers is None or self.discriminator_layers >= 1,
+            "discriminator_layers": self.discriminator_layers is None
+            or self.discriminator_layers >= 1,
             "dropout": 0 <= self.dropout < 1,
             "lambda_l1": self.lambda_l1 >= 0,
             "residual_blocks": self.residual_blocks >= 1,
@@ -347,7 +348,9 @@ def train_pix2pix(
         for direction in DIRECTIONS
     }
     generator_optimizers = {d: _adam(generators[d].parameters(), config) for d in DIRECTIONS}
-    discriminator_optimizers = {d: _adam(discriminators[d].parameters(), config) for d in DIRECTIONS}
+    discriminator_optimizers = {
+        d: _adam(discriminators[d].parameters(), config) for d in DIRECTIONS
+    }
     images = {"AtoB": (a_images, b_images), "BtoA": (b_images, a_images)}
 
     def train_step(step: int, batches: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -553,7 +556,9 @@ def translate_split_gan(
     """
     generator, meta = load_generator(model_path, device)
     if meta["direction"] != direction:
-        raise ValueError(f"{model_path} contains the {meta['direction']} generator, not {direction}")
+        raise ValueError(
+            f"{model_path} contains the {meta['direction']} generator, not {direction}"
+        )
     view = direction_view(data, direction)
     count = len(view.names)
     if count == 0:
@@ -572,7 +577,9 @@ def translate_split_gan(
         generator(condition[:1])  # warm-up: the first pass allocates memory and picks kernels
         _synchronize(device)
         elapsed = 0.0
-        for index in tqdm(range(count), desc=f"{meta['method']} {direction}", file=sys.stderr, mininterval=5.0):
+        for index in tqdm(
+            range(count), desc=f"{meta['method']} {direction}", file=sys.stderr, mininterval=5.0
+        ):
             torch.manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
             started = time.perf_counter()
             result = generator(condition[index : index + 1])
