@@ -1,3 +1,9 @@
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -24,6 +30,7 @@ from sdetranslate.gan_training import (
     train_pix2pix,
     translate_split_gan,
 )
+from test_training import wait_for_state
 
 
 @pytest.mark.parametrize("size", [64, 32])
@@ -177,7 +184,7 @@ def labelled_images(labels) -> torch.Tensor:
     return torch.tensor(labels, dtype=torch.float32).view(-1, 1, 1, 1)
 
 
-def test_history_buffer_fills_then_returns_new_images():
+def test_history_buffer_returns_new_until_full():
     buffer = HistoryBuffer(size=4, seed=0)
 
     returned = buffer.query(labelled_images([0, 1, 2]))
@@ -188,7 +195,7 @@ def test_history_buffer_fills_then_returns_new_images():
     assert sorted(image.item() for image in buffer.images) == [0, 1, 2, 3]
 
 
-def test_history_buffer_swaps_half_of_the_images_once_full():
+def test_history_buffer_swaps_half_when_full():
     size, batches = 10, 200
     buffer = HistoryBuffer(size=size, seed=1)
     buffer.query(labelled_images(range(size)))
@@ -383,3 +390,69 @@ def test_translate_split_gan_rejects_other_direction(tmp_path):
             out_path=tmp_path / "n1.pt",
             timing_csv=tmp_path / "t.csv",
         )
+
+
+CYCLEGAN_STEPS = 100
+CYCLEGAN_CODE = """
+import logging, sys, torch
+logging.basicConfig(level=logging.INFO)
+from sdetranslate.gan_training import GANConfig, train_cyclegan
+torch.set_num_threads(1)
+out = sys.argv[1]
+generator = torch.Generator().manual_seed(0)
+images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8, generator=generator)
+config = GANConfig(
+    steps={steps}, batch_size=2, checkpoint_every=10, log_every=5, generator_channels=4,
+    discriminator_channels=4, residual_blocks=1, history_size=3,
+)
+train_cyclegan(
+    {{"a": images[:6], "b": images[6:], "domains": ["horse", "zebra"]}},
+    16,
+    config,
+    {{"AtoB": out + "/AtoB.pt", "BtoA": out + "/BtoA.pt"}},
+    out + "/loss.csv",
+    out + "/state",
+    torch.device("cpu"),
+)
+"""
+
+
+def run_cyclegan(directory) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "lib"))
+    return subprocess.Popen(
+        [sys.executable, "-c", CYCLEGAN_CODE.format(steps=CYCLEGAN_STEPS), str(directory)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cyclegan_resumes_after_kill(tmp_path):
+    killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
+    killed_dir.mkdir()
+    reference_dir.mkdir()
+
+    process = run_cyclegan(killed_dir)
+    wait_for_state(killed_dir / "state" / "state.pt", min_step=20)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved_step = torch.load(killed_dir / "state" / "state.pt", weights_only=True)["step"]
+    assert 20 <= saved_step < CYCLEGAN_STEPS
+    assert not (killed_dir / "AtoB.pt").exists()
+
+    rerun = run_cyclegan(killed_dir)
+    _, rerun_log = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, rerun_log
+    assert f"resuming training from saved step {saved_step} of {CYCLEGAN_STEPS}" in rerun_log
+    reference = run_cyclegan(reference_dir)
+    _, reference_log = reference.communicate(timeout=300)
+    assert reference.returncode == 0, reference_log
+
+    pd.testing.assert_frame_equal(
+        pd.read_csv(killed_dir / "loss.csv"), pd.read_csv(reference_dir / "loss.csv")
+    )
+    for direction in ("AtoB", "BtoA"):
+        resumed = torch.load(killed_dir / f"{direction}.pt", weights_only=True)["state_dict"]
+        uninterrupted = torch.load(reference_dir / f"{direction}.pt", weights_only=True)
+        for key, value in uninterrupted["state_dict"].items():
+            assert torch.equal(resumed[key], value), key

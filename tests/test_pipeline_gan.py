@@ -164,7 +164,7 @@ def test_gan_translations_feed_figures(gan_run):
     workdir, configfile = gan_run
 
     result = run_ok(
-        workdir, configfile, "-n", "--quiet", "rules", *TARGETS, "--forcerun", "translate_gan"
+        workdir, configfile, "-n", *TARGETS, "--quiet", "rules", "--forcerun", "translate_gan"
     )
 
     jobs = planned_jobs(result.stdout)
