@@ -71,6 +71,40 @@ def with_layout_defaults(dataset):
 DATASETS = {dataset["name"]: with_layout_defaults(dataset) for dataset in config["datasets"]}
 EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experiments"]}
 
+# GAN baselines: the task each method needs and its name in figures.
+GAN_METHODS = {"pix2pix": "paired", "cyclegan": "unpaired"}
+GAN_LABELS = {"pix2pix": "pix2pix", "cyclegan": "CycleGAN"}
+# Score-model methods, by task; an experiment without `method` uses its task's one.
+DIFFUSION_METHODS = {"paired": ["score"], "unpaired": ["cycle"]}
+# The sampler name and N of GAN translations in sample files and score tables.
+GAN_SAMPLER = "gan"
+GAN_N_STEPS = 1
+
+
+def experiment_method(experiment_name):
+    """Return an experiment's method: its `method` key, or the score-model method of its task."""
+    experiment = EXPERIMENTS[experiment_name]
+    return experiment.get("method") or DIFFUSION_METHODS[experiment["task"]][0]
+
+
+def is_gan(experiment_name):
+    return experiment_method(experiment_name) in GAN_METHODS
+
+
+def gan_experiments(method=None):
+    """Return the GAN baseline experiments, or those of one method."""
+    return [
+        name
+        for name in EXPERIMENTS
+        if is_gan(name) and (method is None or experiment_method(name) == method)
+    ]
+
+
+def diffusion_experiments(task=None):
+    """Return the experiments that train score models, or those of one task."""
+    names = EXPERIMENTS if task is None else experiments_with_task(task)
+    return [name for name in names if not is_gan(name)]
+
 
 def check_config():
     """Raise a ValueError for settings that the schema cannot express."""
@@ -90,8 +124,17 @@ def check_config():
             f"sde.beta_max ({config['sde']['beta_max']})"
         )
     for experiment in config["experiments"]:
+        method = experiment_method(experiment["name"])
+        allowed = [*DIFFUSION_METHODS[experiment["task"]]]
+        allowed += [name for name, task in GAN_METHODS.items() if task == experiment["task"]]
+        if method not in allowed:
+            raise ValueError(
+                f"config: experiment {experiment['name']!r} has method {method!r}, which task "
+                f"{experiment['task']!r} does not support; use one of {allowed}"
+            )
+        # GAN baselines do not use the UNet settings.
         levels = len(model_settings(experiment)["channel_mult"])
-        if experiment["image_size"] % 2 ** (levels - 1):
+        if method not in GAN_METHODS and experiment["image_size"] % 2 ** (levels - 1):
             raise ValueError(
                 f"config: experiment {experiment['name']!r} has image_size "
                 f"{experiment['image_size']}, which its UNet's {levels} levels cannot halve "
@@ -211,8 +254,15 @@ def sample_grid_file(experiment, sampler, direction, n_steps):
 
 
 def evaluation_runs():
-    """Yield (experiment, sampler, direction, n_steps) for every evaluation sampling run."""
+    """Yield (experiment, sampler, direction, n_steps) for every evaluation translation run.
+
+    A GAN experiment has one run per direction, with sampler "gan" and n_steps 1.
+    """
     for experiment in EXPERIMENTS:
+        if is_gan(experiment):
+            for direction in DIRECTIONS:
+                yield experiment, GAN_SAMPLER, direction, GAN_N_STEPS
+            continue
         for sampler in config["sampling"]["samplers"]:
             for direction in DIRECTIONS:
                 for n_steps in config["sampling"]["n_steps"]:
@@ -234,7 +284,7 @@ def opposite(direction):
 
 
 def figure_runs(task):
-    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's experiments.
+    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's score models.
 
     The figures show the largest N of the first sampler.
     """
@@ -242,9 +292,38 @@ def figure_runs(task):
     n_steps = max(config["sampling"]["n_steps"])
     return [
         (experiment, sampler, direction, n_steps)
-        for experiment in experiments_with_task(task)
+        for experiment in diffusion_experiments(task)
         for direction in DIRECTIONS
     ]
+
+
+def gan_baselines_for(experiment_name, direction):
+    """Return the GAN translations shown beside a score model's in the translation figures.
+
+    They are those of the GAN experiments with the same dataset and image size,
+    whose evaluation split is the same file. The label is the method's name,
+    followed by the experiment's when one method has several such experiments.
+    """
+    experiment = EXPERIMENTS[experiment_name]
+    matches = [
+        name
+        for name in gan_experiments()
+        if EXPERIMENTS[name]["dataset"] == experiment["dataset"]
+        and EXPERIMENTS[name]["image_size"] == experiment["image_size"]
+    ]
+    methods = [experiment_method(name) for name in matches]
+    baselines = []
+    for name, method in zip(matches, methods):
+        label = GAN_LABELS[method]
+        if methods.count(method) > 1:
+            label += f" ({name})"
+        baselines.append(
+            {
+                "label": label,
+                "samples_path": sample_file(name, GAN_SAMPLER, direction, GAN_N_STEPS),
+            }
+        )
+    return baselines
 
 
 def translation_figure_entries(task="paired"):
@@ -257,6 +336,7 @@ def translation_figure_entries(task="paired"):
             "n_steps": n_steps,
             "samples_path": sample_file(experiment, sampler, direction, n_steps),
             "data_path": prepared_split(experiment, "eval"),
+            "baselines": gan_baselines_for(experiment, direction),
         }
         if task == "unpaired":
             entry["reconstruction_path"] = (
@@ -342,9 +422,11 @@ def all_outputs():
         ]
     if any(has_ground_truth(name) for name in EXPERIMENTS):
         outputs += figure_files("ssim_vs_steps")
-    if experiments_with_task("paired"):
+    # The translation figures show GAN baselines beside score models, so they
+    # need a score-model experiment of their task.
+    if diffusion_experiments("paired"):
         outputs += figure_files("paired_translations")
-    if experiments_with_task("unpaired"):
+    if diffusion_experiments("unpaired"):
         outputs += figure_files("unpaired_translations")
     if stripe_scored_experiments():
         outputs.append("results/metrics/unpaired_scores.csv")
@@ -355,6 +437,23 @@ def all_outputs():
         grid = sample_grid_file(*run)
         outputs += [grid, grid.removesuffix(".png") + ".pdf"]
     return outputs
+
+
+def translation_figure_inputs(task):
+    """Return the sample files of a task's translation figure, the GAN baselines' included."""
+    paths = []
+    for entry in translation_figure_entries(task):
+        paths.append(entry["samples_path"])
+        paths += [baseline["samples_path"] for baseline in entry["baselines"]]
+    return paths
+
+
+def gan_training_settings(experiment_name):
+    """Return the keys of an experiment's `training` section that the GAN trainers use."""
+    from sdetranslate.gan_training import GAN_TRAINING_KEYS
+
+    training = EXPERIMENTS[experiment_name]["training"]
+    return {key: training[key] for key in GAN_TRAINING_KEYS if key in training}
 
 
 def split_folders(dataset_name):

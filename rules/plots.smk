@@ -29,7 +29,7 @@ rule plot_sample_grid:
 
 rule plot_paired_translations:
     input:
-        samples=[entry["samples_path"] for entry in translation_figure_entries("paired")],
+        samples=translation_figure_inputs("paired"),
         data=[entry["data_path"] for entry in translation_figure_entries("paired")],
         code=lib_files("plotting", "io"),
     output:
@@ -95,7 +95,7 @@ rule plot_training_loss:
 
 rule plot_unpaired_translations:
     input:
-        samples=[entry["samples_path"] for entry in translation_figure_entries("unpaired")],
+        samples=translation_figure_inputs("unpaired"),
         reconstructions=[
             entry["reconstruction_path"] for entry in translation_figure_entries("unpaired")
         ],

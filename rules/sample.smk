@@ -11,6 +11,8 @@ rule sample:
         "logs/sample/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     benchmark:
         "results/benchmarks/sample/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
+    wildcard_constraints:
+        experiment=name_pattern(diffusion_experiments()),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -41,6 +43,8 @@ rule reconstruct:
         "logs/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     benchmark:
         "results/benchmarks/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
+    wildcard_constraints:
+        experiment=name_pattern(diffusion_experiments("unpaired")),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]

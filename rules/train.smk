@@ -13,7 +13,7 @@ rule train_paired:
     benchmark:
         "results/benchmarks/train/{experiment}.tsv"
     wildcard_constraints:
-        experiment=name_pattern(experiments_with_task("paired")),
+        experiment=name_pattern(diffusion_experiments("paired")),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -59,7 +59,7 @@ rule train_unpaired:
     benchmark:
         "results/benchmarks/train/{experiment}.tsv"
     wildcard_constraints:
-        experiment=name_pattern(experiments_with_task("unpaired")),
+        experiment=name_pattern(diffusion_experiments("unpaired")),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]

@@ -436,3 +436,110 @@ def test_label_figure_entries_uses_direction_labels():
     labelled = label_figure_entries(entries, {"exp/AtoB": "satellite → map"})
     assert labelled[0]["label"] == "exp\nsatellite → map\nN = 5"
     assert labelled[0]["samples_path"] == "s.pt"
+
+
+@pytest.fixture
+def gan_samples_path(tmp_path):
+    # A GAN's translations of all four images, in another order than the score model's.
+    images = random_images(4, torch.Generator().manual_seed(6))
+    samples = make_samples(images, ["test_003", "test_002", "test_001", "test_000"])
+    samples.update(sampler="gan", n_steps=1, experiment="p2p")
+    return save(tmp_path, "gan.pt", samples)
+
+
+def test_paired_translations_gan_column(
+    figures, tmp_path, paired_samples_path, paired_path, gan_samples_path
+):
+    entry = {
+        "samples_path": paired_samples_path,
+        "data_path": paired_path,
+        "baselines": [{"label": "pix2pix", "samples_path": gan_samples_path}],
+    }
+    plot_paired_translations([entry], tmp_path / "paired.png", n_images=1)
+    (figure,) = figures
+    assert column_titles(figure) == ["input (condition)", "pix2pix", "ours", "ground truth"]
+    shown = [axis.images[0].get_array() for axis in figure.axes]
+    gan_images = torch.load(gan_samples_path)["images"]
+    # The first row shows image test_002, the GAN's second image.
+    assert (shown[1] == gan_images[1].permute(1, 2, 0).numpy()).all()
+
+
+def test_paired_translations_entry_without_gan(
+    figures, tmp_path, paired_samples_path, paired_path, gan_samples_path
+):
+    with_gan = {
+        "samples_path": paired_samples_path,
+        "data_path": paired_path,
+        "baselines": [{"label": "pix2pix", "samples_path": gan_samples_path}],
+    }
+    without_gan = {"samples_path": paired_samples_path, "data_path": paired_path}
+    plot_paired_translations([with_gan, without_gan], tmp_path / "paired.png", n_images=1)
+    (figure,) = figures
+    assert grid_shape(figure) == (2, 4)
+    assert texts_of(figure) == ["no pix2pix run"]
+
+
+def test_unpaired_translations_gan_column(
+    figures, tmp_path, atob_path, reconstruction_path, unpaired_path
+):
+    images = random_images(3, torch.Generator().manual_seed(7))
+    gan = make_samples(images, ["testA_0", "testA_1", "testA_2"])
+    gan_path = save(tmp_path, "cyclegan.pt", {**gan, "sampler": "gan", "n_steps": 1})
+    entry = {
+        "samples_path": atob_path,
+        "reconstruction_path": reconstruction_path,
+        "data_path": unpaired_path,
+        "baselines": [{"label": "CycleGAN", "samples_path": gan_path}],
+    }
+    plot_unpaired_translations([entry], tmp_path / "unpaired.png", n_images=1)
+    (figure,) = figures
+    assert column_titles(figure) == [
+        "input",
+        "CycleGAN",
+        "ours",
+        "reconstruction",
+        "counterpart (ground truth)",
+    ]
+    shown = figure.axes[1].images[0].get_array()
+    assert (shown == images[2].permute(1, 2, 0).numpy()).all()
+
+
+def test_paired_translations_gan_missing_image(
+    tmp_path, paired_samples_path, paired_path
+):
+    images = random_images(1, torch.Generator().manual_seed(8))
+    gan_path = save(tmp_path, "gan.pt", make_samples(images, ["test_000"]))
+    entry = {
+        "samples_path": paired_samples_path,
+        "data_path": paired_path,
+        "baselines": [{"label": "pix2pix", "samples_path": gan_path}],
+    }
+    with pytest.raises(ValueError, match="lacks the images \\['test_002'\\]"):
+        plot_paired_translations([entry], tmp_path / "paired.png")
+
+
+def test_ssim_vs_steps_gan_flat_line(figures, tmp_path):
+    rows = [("joint", "AtoB", "em", n, "x", 0.1 * math.log10(n), 20.0) for n in (10, 100)]
+    rows.append(("p2p", "AtoB", "gan", 1, "x", 0.42, 20.0))
+    summary_csv = tmp_path / "summary.csv"
+    summarize(score_frame(rows)).to_csv(summary_csv, index=False)
+
+    plot_ssim_vs_steps(summary_csv, tmp_path / "ssim_vs_steps.png")
+
+    (figure,) = figures
+    axis = figure.axes[0]
+    flat = [line for line in axis.get_lines() if "GAN" in line.get_label()]
+    assert len(flat) == 1
+    assert list(flat[0].get_ydata()) == [0.42, 0.42]
+    assert flat[0].get_label() == "p2p, AtoB (GAN, 1 evaluation)"
+
+
+def test_ssim_vs_steps_only_gan(figures, tmp_path):
+    rows = [("p2p", "AtoB", "gan", 1, "x", 0.42, 20.0)]
+    summary_csv = tmp_path / "summary.csv"
+    summarize(score_frame(rows)).to_csv(summary_csv, index=False)
+
+    plot_ssim_vs_steps(summary_csv, tmp_path / "ssim_vs_steps.png")
+
+    (figure,) = figures
+    assert any("GAN" in line.get_label() for line in figure.axes[0].get_lines())

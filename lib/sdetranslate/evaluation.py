@@ -52,6 +52,9 @@ GROUP_COLUMNS = ["experiment", "direction", "sampler", "n_steps"]
 
 # Sampler names of the trivial baselines that `score_baselines` scores with n_steps = 0.
 BASELINE_SAMPLERS = ("identity", "mean")
+# Sampler name of GAN translations, which take one network evaluation and are stored
+# with n_steps = 1.
+GAN_SAMPLER = "gan"
 
 SAMPLE_KEYS = ("images", "image_ids", "experiment", "direction", "sampler", "n_steps")
 

@@ -21,6 +21,7 @@ import torch  # noqa: E402
 
 from sdetranslate.evaluation import (  # noqa: E402
     BASELINE_SAMPLERS,
+    GAN_SAMPLER,
     SUMMARY_COLUMNS,
     TranslationSet,
     load_samples,
@@ -101,12 +102,14 @@ class _RowGroup:
     """Consecutive rows of an image grid that show the first images of one sample file.
 
     `columns` contains one uint8 batch [N, 3, H, W] per grid column, in the order of
-    `image_ids`, or None for a column the entry has no images for.
+    `image_ids`, or None for a column the entry has no images for. `blank_texts`
+    gives the text of each None column, MISSING_TARGET_TEXT by default.
     """
 
     label: str
     image_ids: list[str]
     columns: list[torch.Tensor | None]
+    blank_texts: list[str] | None = None
 
 
 def _load_entry(
@@ -150,7 +153,8 @@ def _draw_row_grid(
         for index, image_id in enumerate(group.image_ids):
             for column, images in enumerate(group.columns):
                 if images is None:
-                    _show_blank(axes[row, column], MISSING_TARGET_TEXT)
+                    text = group.blank_texts[column] if group.blank_texts else MISSING_TARGET_TEXT
+                    _show_blank(axes[row, column], text)
                 else:
                     _show_image(axes[row, column], images[index])
             axes[row, 0].set_ylabel(
@@ -179,15 +183,61 @@ def label_figure_entries(entries: Sequence[Mapping], direction_labels: Mapping[s
     return labelled
 
 
+def _baseline_labels(entries: Sequence[Mapping]) -> list[str]:
+    """Return the labels of the baseline columns of figure entries, in order of first appearance."""
+    labels: list[str] = []
+    for entry in entries:
+        for baseline in entry.get("baselines") or []:
+            if baseline["label"] not in labels:
+                labels.append(baseline["label"])
+    return labels
+
+
+def _baseline_columns(
+    entry: Mapping, translations: TranslationSet, labels: Sequence[str]
+) -> list[torch.Tensor | None]:
+    """Return one uint8 batch per baseline label, in the order of the entry's image ids.
+
+    A baseline is another method's sample file of the same evaluation split, such
+    as a GAN's. A label the entry has no baseline for gives None.
+    """
+    by_label = {baseline["label"]: baseline for baseline in entry.get("baselines") or []}
+    columns: list[torch.Tensor | None] = []
+    for label in labels:
+        if label not in by_label:
+            columns.append(None)
+            continue
+        path = by_label[label]["samples_path"]
+        baseline = load_translation_set(path, entry["data_path"])
+        if baseline.direction != translations.direction:
+            raise ValueError(
+                f"baseline sample file {path} has direction {baseline.direction} but "
+                f"{entry['samples_path']} has {translations.direction}; pass the same direction"
+            )
+        position = {image_id: index for index, image_id in enumerate(baseline.image_ids)}
+        missing = [image_id for image_id in translations.image_ids if image_id not in position]
+        if missing:
+            raise ValueError(
+                f"baseline sample file {path} lacks the images {missing[:5]} of "
+                f"{entry['samples_path']}; translate the same evaluation split with both"
+            )
+        indices = [position[image_id] for image_id in translations.image_ids]
+        columns.append(baseline.translation[indices])
+    return columns
+
+
 def plot_paired_translations(
     entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
 ) -> None:
-    """Plot input | translation | ground truth for the first `n_images` images of each entry.
+    """Plot input | baselines | translation | ground truth for the first `n_images` images of each entry.
 
     Each entry is a dict with "samples_path" and "data_path", and optionally "label", the
-    row label. Without a label the row reads like "satellite → map (N=1500)". The data
-    split may be unpaired: the ground truth column is left out when no entry has a ground
-    truth, and an entry without one gets blank cells there.
+    row label, and "baselines", a list of {"label", "samples_path"} of other methods'
+    translations of the same split (such as pix2pix), each shown in a column of its
+    label before the translation, which is then titled "ours". Without a label the row
+    reads like "satellite → map (N=1500)". The data split may be unpaired: the ground
+    truth column is left out when no entry has a ground truth, and an entry without one
+    gets blank cells there.
     """
     _check_image_count(n_images)
     if not entries:
@@ -198,16 +248,23 @@ def plot_paired_translations(
         for index, entry in enumerate(entries)
     ]
     with_target = any(translations.target is not None for translations, _, _ in loaded)
-    titles = ["input (condition)", "translation"]
+    baseline_labels = _baseline_labels(entries)
+    titles = ["input (condition)", *baseline_labels, "ours" if baseline_labels else "translation"]
     if with_target:
         titles.append("ground truth")
+    blank_texts = [MISSING_TARGET_TEXT] * len(titles)
+    blank_texts[1 : 1 + len(baseline_labels)] = [f"no {label} run" for label in baseline_labels]
 
     groups = []
-    for translations, label, count in loaded:
-        columns = [translations.condition, translations.translation]
+    for entry, (translations, label, count) in zip(entries, loaded):
+        columns = [
+            translations.condition,
+            *_baseline_columns(entry, translations, baseline_labels),
+            translations.translation,
+        ]
         if with_target:
             columns.append(translations.target)
-        groups.append(_RowGroup(label, translations.image_ids[:count], columns))
+        groups.append(_RowGroup(label, translations.image_ids[:count], columns, blank_texts))
     _draw_row_grid(groups, titles, out_path)
 
 
@@ -248,12 +305,14 @@ def _load_reconstruction(
 def plot_unpaired_translations(
     entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
 ) -> None:
-    """Plot input | translation | reconstruction for the first `n_images` images of each entry.
+    """Plot input | baselines | translation | reconstruction for the first `n_images` images of each entry.
 
     Each entry is a dict with "samples_path", "reconstruction_path" and "data_path", and
-    optionally "label", the row label. The reconstruction file contains the translations
-    translated back by the opposite direction's model. A fourth column shows the
-    counterpart (ground truth) when the data split of every entry has counterparts.
+    optionally "label", the row label, and "baselines" as in `plot_paired_translations`
+    (such as CycleGAN), shown before the translation. The reconstruction file contains
+    the translations translated back by the opposite direction's model. A last column
+    shows the counterpart (ground truth) when the data split of every entry has
+    counterparts.
     """
     _check_image_count(n_images)
     if not entries:
@@ -268,16 +327,29 @@ def plot_unpaired_translations(
         )
         loaded.append((translations, reconstruction, label, count))
     with_target = all(translations.target is not None for translations, *_ in loaded)
-    titles = ["input", "translation", "reconstruction"]
+    baseline_labels = _baseline_labels(entries)
+    titles = [
+        "input",
+        *baseline_labels,
+        "ours" if baseline_labels else "translation",
+        "reconstruction",
+    ]
     if with_target:
         titles.append("counterpart (ground truth)")
+    blank_texts = [MISSING_TARGET_TEXT] * len(titles)
+    blank_texts[1 : 1 + len(baseline_labels)] = [f"no {label} run" for label in baseline_labels]
 
     groups = []
-    for translations, reconstruction, label, count in loaded:
-        columns = [translations.condition, translations.translation, reconstruction]
+    for entry, (translations, reconstruction, label, count) in zip(entries, loaded):
+        columns = [
+            translations.condition,
+            *_baseline_columns(entry, translations, baseline_labels),
+            translations.translation,
+            reconstruction,
+        ]
         if with_target:
             columns.append(translations.target)
-        groups.append(_RowGroup(label, translations.image_ids[:count], columns))
+        groups.append(_RowGroup(label, translations.image_ids[:count], columns, blank_texts))
     _draw_row_grid(groups, titles, out_path)
 
 
@@ -312,13 +384,16 @@ def plot_ssim_vs_steps(
     """Plot mean SSIM (± std) against sampler steps N, with the baselines as horizontal lines.
 
     Draws one line per (experiment, direction, sampler) for every sampler except the
-    baselines "identity" and "mean". Each baseline gets one horizontal line per direction,
-    or one per experiment and direction when the experiments' values differ.
+    baselines "identity" and "mean" and the GAN sampler "gan". Each baseline gets one
+    horizontal line per direction, or one per experiment and direction when the
+    experiments' values differ. Each GAN experiment and direction gets a horizontal line
+    at its SSIM, because a GAN translates in one network evaluation whatever N is.
     `direction_labels` maps "AtoB"/"BtoA" to legend text such as "satellite → map".
     """
     summary = _read_summary(summary_csv)
     is_baseline = summary["sampler"].isin(BASELINE_SAMPLERS)
-    models = summary[~is_baseline]
+    is_gan = summary["sampler"] == GAN_SAMPLER
+    models = summary[~is_baseline & ~is_gan]
     not_positive = models["n_steps"] <= 0
     if not_positive.any():
         logger.warning(
@@ -327,7 +402,7 @@ def plot_ssim_vs_steps(
             summary_csv,
         )
         models = models[~not_positive]
-    if models.empty:
+    if models.empty and not is_gan.any():
         raise ValueError(
             f"summary table {summary_csv} has no rows for a sampler other than the baselines "
             f"{', '.join(BASELINE_SAMPLERS)}; score at least one sample file first"
@@ -351,8 +426,21 @@ def plot_ssim_vs_steps(
             label=label,
         )
 
+    gan_groups = summary[is_gan].groupby(["experiment", "direction"], sort=True)
+    for offset, ((experiment, direction), group) in enumerate(gan_groups):
+        index = line_groups.ngroups + offset
+        axis.axhline(
+            group["ssim_mean"].iloc[0],
+            color=f"C{index % 10}",
+            linestyle=LINE_STYLES[index % len(LINE_STYLES)],
+            linewidth=1.8,
+            label=f"{experiment}, {_direction_text(direction, direction_labels)} (GAN, 1 evaluation)",
+        )
+
     _draw_baselines(axis, summary[is_baseline], direction_labels)
 
+    if models.empty:
+        axis.set_xlim(1, 10)
     axis.set_xscale("log")
     axis.set_xlabel("sampler steps N (log scale)")
     axis.set_ylabel("SSIM, mean ± std over images")

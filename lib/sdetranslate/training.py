@@ -1,7 +1,9 @@
 """Training of the two direction models, with resumable state.
 
-`fit` runs the optimization shared by every task: Adam with a linear warm-up,
-gradient clipping, an EMA of the weights, a loss log and resumable state.
+`run_resumable` is the resumable training loop of every trainer, the GAN
+baselines included. `fit` runs the optimization shared by the score-model
+tasks: Adam with a linear warm-up, gradient clipping, an EMA of the weights,
+a loss log and resumable state.
 `train_paired` gives it the paired objective, the sum of the score-matching
 losses of s_θ(b | a) for the direction A→B and s_θ(a | b) for B→A. Training
 state is saved every `checkpoint_every` steps to a folder outside the rule's
@@ -19,7 +21,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import pandas as pd
 import torch
@@ -38,6 +40,8 @@ from sdetranslate.unet import ConditionalUNet, UNetConfig
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+# Version of the layout of the saved training state; state of another version is ignored.
+STATE_FORMAT = "sdetranslate.train_state/2"
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,142 @@ def check_image_size(images: torch.Tensor, model_config: UNetConfig, description
         )
 
 
+LossFn = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> Any: ...
+
+
+StepFn = Callable[[int, dict[str, torch.Tensor]], dict[str, float]]
+
+
+def load_training_state(state_path: Path, run_id: str, device: torch.device) -> dict | None:
+    """Return the training state saved at `state_path` under `run_id`, or None.
+
+    A missing file returns None. An unreadable file, or one saved under another
+    run id or state format, is ignored with a warning, and training starts over.
+    """
+    if not state_path.exists():
+        return None
+    try:
+        state = load_torch(state_path, map_location=device)
+    except ValueError as error:
+        logger.warning("ignoring unreadable training state, training starts over: %s", error)
+        return None
+    if (
+        not isinstance(state, dict)
+        or state.get("fingerprint") != run_id
+        or state.get("format") != STATE_FORMAT
+    ):
+        logger.warning(
+            "ignoring saved training state in %s: it was made with other settings or data",
+            state_path.parent,
+        )
+        return None
+    return state
+
+
+def run_resumable(
+    step_fn: StepFn,
+    stateful: dict[str, Stateful],
+    samplers: dict[str, EpochSampler],
+    *,
+    steps: int,
+    checkpoint_every: int,
+    log_every: int,
+    run_id: str,
+    state_dir: str | Path,
+    device: torch.device,
+) -> list[dict]:
+    """Run `step_fn` for optimizer steps 0 to `steps` - 1 with resumable state and return the log rows.
+
+    Each step draws a batch of indices from every sampler and calls
+    `step_fn(step, batches)`, which updates the models and returns the scalar
+    values to log. Every `checkpoint_every` steps, the state of every object in
+    `stateful` (models, optimizers, EMAs and so on), the samplers, the random
+    number generators and the log rows are saved to `state_dir`. When
+    `state_dir` contains state saved under the same `run_id`, the loop continues
+    from it. The caller writes its outputs and then calls `remove_training_state`.
+    """
+    state_path = Path(state_dir) / STATE_FILE
+    start_step = 0
+    history: list[dict] = []
+    state = load_training_state(state_path, run_id, device)
+    if state is not None:
+        for name, item in stateful.items():
+            item.load_state_dict(state["stateful"][name])
+        for name, sampler in samplers.items():
+            sampler.load_state_dict(state["samplers"][name])
+        _restore_rng_state(state["rng"])
+        start_step = int(state["step"])
+        history = list(state["history"])
+        logger.info("resuming training from saved step %d of %d (%s)", start_step, steps, state_path)
+    else:
+        logger.info("starting training from step 0 of %d", steps)
+
+    def save_state(step: int) -> None:
+        state = {
+            "format": STATE_FORMAT,
+            "fingerprint": run_id,
+            "step": step,
+            "stateful": {name: item.state_dict() for name, item in stateful.items()},
+            "samplers": {name: sampler.state_dict() for name, sampler in samplers.items()},
+            "rng": _rng_state(),
+            "history": history,
+        }
+        save_torch(state, state_path)
+        logger.info("saved training state at step %d to %s", step, state_path)
+
+    started = time.monotonic()
+    progress = tqdm(
+        range(start_step, steps),
+        initial=start_step,
+        total=steps,
+        desc="train",
+        file=sys.stderr,
+        mininterval=5.0,
+    )
+    for step in progress:
+        batches = {name: sampler.next_batch().to(device) for name, sampler in samplers.items()}
+        values = step_fn(step, batches)
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            history.append({"step": done, **values})
+            progress.set_postfix(loss=f"{values['loss']:.4f}")
+        if done % checkpoint_every == 0 and done < steps:
+            save_state(done)
+
+    elapsed = time.monotonic() - started
+    logger.info(
+        "trained steps %d to %d in %.1f s (%.3f s per step)",
+        start_step,
+        steps,
+        elapsed,
+        elapsed / max(1, steps - start_step),
+    )
+    return history
+
+
+def write_loss_log(history: list[dict], loss_csv: str | Path, leading: list[str]) -> pd.DataFrame:
+    """Write the log rows to `loss_csv` with the `leading` columns first and return the table."""
+    columns = list(leading)
+    columns += [name for name in (history[0] if history else {}) if name not in columns]
+    frame = pd.DataFrame(history, columns=columns)
+    save_dataframe_csv(frame, loss_csv)
+    return frame
+
+
+def remove_training_state(state_dir: str | Path) -> None:
+    """Delete the saved training state once the outputs that it leads to are written."""
+    state_dir = Path(state_dir)
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
+        logger.info("removed training state in %s now that the outputs are written", state_dir)
+
+
 def build_optimizer(models: dict[str, nn.Module], train_config: TrainConfig) -> torch.optim.Adam:
     """Return one Adam optimizer over all models' parameters, using its multi-tensor (foreach) kernels."""
     parameters = [p for model in models.values() for p in model.parameters()]
@@ -245,9 +385,6 @@ def update_weights(
     optimizer.step()
     for direction, ema in emas.items():
         ema.update(models[direction], step)
-
-
-LossFn = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 
 
 def fit(
@@ -281,72 +418,10 @@ def fit(
     }
     optimizer = build_optimizer(models, train_config)
 
-    state_dir = Path(state_dir)
-    state_path = state_dir / STATE_FILE
-    start_step = 0
-    history: list[dict] = []
-    state = None
-    if state_path.exists():
-        try:
-            state = load_torch(state_path, map_location=device)
-        except ValueError as error:
-            logger.warning("ignoring unreadable training state, training starts over: %s", error)
-    if state is not None:
-        if not isinstance(state, dict) or state.get("fingerprint") != run_id:
-            logger.warning(
-                "ignoring saved training state in %s: it was made with other settings or data",
-                state_dir,
-            )
-        else:
-            for direction in DIRECTIONS:
-                models[direction].load_state_dict(state["models"][direction])
-                emas[direction].load_state_dict(state["emas"][direction])
-            optimizer.load_state_dict(state["optimizer"])
-            for name, sampler in samplers.items():
-                sampler.load_state_dict(state["samplers"][name])
-            _restore_rng_state(state["rng"])
-            start_step = int(state["step"])
-            history = list(state["history"])
-            logger.info(
-                "resuming training from saved step %d of %d (%s)",
-                start_step,
-                train_config.steps,
-                state_path,
-            )
-    if start_step == 0:
-        logger.info("starting training from step 0 of %d", train_config.steps)
-
-    def save_state(step: int) -> None:
-        state = {
-            "fingerprint": run_id,
-            "step": step,
-            "models": {d: m.state_dict() for d, m in models.items()},
-            "emas": {d: e.state_dict() for d, e in emas.items()},
-            "optimizer": optimizer.state_dict(),
-            "samplers": {name: sampler.state_dict() for name, sampler in samplers.items()},
-            "rng": _rng_state(),
-            "history": history,
-        }
-        save_torch(state, state_path)
-        logger.info("saved training state at step %d to %s", step, state_path)
-
-    for model in models.values():
-        prepare_model(model, train_config.precision, device)
-        model.train()
-    started = time.monotonic()
-    progress = tqdm(
-        range(start_step, train_config.steps),
-        initial=start_step,
-        total=train_config.steps,
-        desc="train",
-        file=sys.stderr,
-        mininterval=5.0,
-    )
-    for step in progress:
+    def train_step(step: int, batches: dict[str, torch.Tensor]) -> dict[str, float]:
         lr = learning_rate(step, train_config)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batches = {name: sampler.next_batch().to(device) for name, sampler in samplers.items()}
         with autocast(train_config.precision, device):
             losses = compute_losses(batches)
         loss = losses["loss"]
@@ -357,24 +432,26 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         update_weights(models, emas, optimizer, train_config.grad_clip, step)
+        return {"lr": lr, **{name: value.item() for name, value in losses.items()}}
 
-        done = step + 1
-        if done % train_config.log_every == 0 or done == train_config.steps:
-            row = {"step": done, "lr": lr}
-            row.update({name: value.item() for name, value in losses.items()})
-            history.append(row)
-            progress.set_postfix(loss=f"{loss.item():.4f}")
-        if done % train_config.checkpoint_every == 0 and done < train_config.steps:
-            save_state(done)
-
-    elapsed = time.monotonic() - started
-    logger.info(
-        "trained steps %d to %d in %.1f s (%.3f s per step)",
-        start_step,
-        train_config.steps,
-        elapsed,
-        elapsed / max(1, train_config.steps - start_step),
+    for model in models.values():
+        prepare_model(model, train_config.precision, device)
+        model.train()
+    stateful = {f"model_{direction}": model for direction, model in models.items()}
+    stateful.update({f"ema_{direction}": ema for direction, ema in emas.items()})
+    stateful["optimizer"] = optimizer
+    history = run_resumable(
+        train_step,
+        stateful,
+        samplers,
+        steps=train_config.steps,
+        checkpoint_every=train_config.checkpoint_every,
+        log_every=train_config.log_every,
+        run_id=run_id,
+        state_dir=state_dir,
+        device=device,
     )
+
     for direction in DIRECTIONS:
         save_score_model(
             model_paths[direction],
@@ -386,13 +463,8 @@ def fit(
             step=train_config.steps,
         )
         logger.info("wrote EMA weights of the %s model to %s", direction, model_paths[direction])
-    columns = ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"]
-    columns += [name for name in (history[0] if history else {}) if name not in columns]
-    frame = pd.DataFrame(history, columns=columns)
-    save_dataframe_csv(frame, loss_csv)
-    if state_dir.exists():
-        shutil.rmtree(state_dir)
-        logger.info("removed training state in %s now that the outputs are written", state_dir)
+    frame = write_loss_log(history, loss_csv, ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"])
+    remove_training_state(state_dir)
     return frame
 
 
