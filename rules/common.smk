@@ -71,6 +71,48 @@ def with_layout_defaults(dataset):
 DATASETS = {dataset["name"]: with_layout_defaults(dataset) for dataset in config["datasets"]}
 EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experiments"]}
 
+# Methods of unpaired experiments. `cycle` trains two conditional models, one per
+# direction; `bridge` and `sdedit` train two unconditional models, one per domain.
+UNPAIRED_METHODS = ["cycle", "bridge", "sdedit"]
+DOMAIN_MODEL_METHODS = ["bridge", "sdedit"]
+DOMAIN_KEYS = ["A", "B"]
+
+
+def experiment_method(name):
+    """Return an experiment's method: `paired` for the paired task, else its `method` (default cycle)."""
+    experiment = EXPERIMENTS[name]
+    if experiment["task"] == "paired":
+        return "paired"
+    return experiment.get("method", "cycle")
+
+
+def experiments_with_method(*methods):
+    return [name for name in EXPERIMENTS if experiment_method(name) in methods]
+
+
+def conditional_experiments():
+    """Return the experiments whose models are conditional, one per direction."""
+    return experiments_with_method("paired", "cycle")
+
+
+def domain_model_owner(name):
+    """Return the experiment that trains the per-domain models that experiment `name` uses."""
+    return EXPERIMENTS[name].get("models_from") or name
+
+
+def domain_model_files(name):
+    owner = domain_model_owner(name)
+    return [f"results/experiments/{owner}/models/{domain}.pt" for domain in DOMAIN_KEYS]
+
+
+def training_experiments():
+    """Return the experiments that train models of their own, in configuration order."""
+    return [
+        name
+        for name in EXPERIMENTS
+        if name in conditional_experiments() or domain_model_owner(name) == name
+    ]
+
 
 def check_config():
     """Raise a ValueError for settings that the schema cannot express."""
@@ -108,6 +150,42 @@ def check_config():
                 f"config: experiment {experiment['name']!r} has task {experiment['task']!r} but its "
                 f"dataset {experiment['dataset']!r} has the {layout} layout; use a dataset of the "
                 f"{experiment['task']} layout"
+            )
+        check_method_settings(experiment)
+
+
+def check_method_settings(experiment):
+    """Raise a ValueError for a method or models_from setting that does not fit the experiment."""
+    name = experiment["name"]
+    if experiment["task"] == "paired" and "method" in experiment:
+        raise ValueError(
+            f"config: experiment {name!r} has task paired and method {experiment['method']!r}; "
+            "methods are for unpaired experiments, so remove the key"
+        )
+    if "models_from" not in experiment:
+        return
+    owner = EXPERIMENTS.get(experiment["models_from"])
+    if experiment_method(name) not in DOMAIN_MODEL_METHODS:
+        raise ValueError(
+            f"config: experiment {name!r} has models_from but method "
+            f"{experiment_method(name)!r}; only the methods {DOMAIN_MODEL_METHODS} use per-domain models"
+        )
+    if (
+        owner is None
+        or owner["name"] == name
+        or experiment_method(owner["name"]) not in DOMAIN_MODEL_METHODS
+        or "models_from" in owner
+    ):
+        raise ValueError(
+            f"config: experiment {name!r} has models_from {experiment['models_from']!r}, which is "
+            f"not another experiment of method {' or '.join(DOMAIN_MODEL_METHODS)} that trains its own "
+            "models; name one that does"
+        )
+    for key in ("dataset", "image_size"):
+        if owner[key] != experiment[key]:
+            raise ValueError(
+                f"config: experiment {name!r} uses the models of {owner['name']!r}, but their "
+                f"{key} values differ ({experiment[key]!r} and {owner[key]!r}); make them equal"
             )
 
 
@@ -200,13 +278,36 @@ def sample_grid_file(experiment, sampler, direction, n_steps):
     return f"results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png"
 
 
+def experiment_runs(name):
+    """Return (sampler, n_steps) of every evaluation run of an experiment, in each direction.
+
+    The conditional experiments run every sampler at every N of `sampling`. A bridge
+    experiment has one run, named `bridge`, whose n_steps is the network evaluations of
+    one translation. An SDEdit experiment has one run per t0, named like `sdedit_t050`.
+    """
+    from sdetranslate.bridges import bridge_nfe, sdedit_sampler_name
+
+    experiment = EXPERIMENTS[name]
+    method = experiment_method(name)
+    if method == "bridge":
+        settings = experiment["bridge"]
+        return [("bridge", bridge_nfe(settings["encode_nfe"], settings["decode_nfe"]))]
+    if method == "sdedit":
+        settings = experiment["sdedit"]
+        return [(sdedit_sampler_name(t0), settings["n_steps"]) for t0 in settings["t0"]]
+    return [
+        (sampler, n_steps)
+        for sampler in config["sampling"]["samplers"]
+        for n_steps in config["sampling"]["n_steps"]
+    ]
+
+
 def evaluation_runs():
     """Yield (experiment, sampler, direction, n_steps) for every evaluation sampling run."""
     for experiment in EXPERIMENTS:
-        for sampler in config["sampling"]["samplers"]:
+        for sampler, n_steps in experiment_runs(experiment):
             for direction in DIRECTIONS:
-                for n_steps in config["sampling"]["n_steps"]:
-                    yield experiment, sampler, direction, n_steps
+                yield experiment, sampler, direction, n_steps
 
 
 def score_files():
@@ -224,15 +325,17 @@ def opposite(direction):
 
 
 def figure_runs(task):
-    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's experiments.
+    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's conditional experiments.
 
-    The figures show the largest N of the first sampler.
+    The figures show the largest N of the first sampler. The unpaired task's
+    conditional experiments are those of the cycle-consistent method.
     """
     sampler = config["sampling"]["samplers"][0]
     n_steps = max(config["sampling"]["n_steps"])
     return [
         (experiment, sampler, direction, n_steps)
         for experiment in experiments_with_task(task)
+        if experiment in conditional_experiments()
         for direction in DIRECTIONS
     ]
 
@@ -279,6 +382,83 @@ def unpaired_score_files():
     return runs + identity
 
 
+# Column titles of the methods in unpaired_comparison.png.
+COMPARISON_TITLES = {"cycle": "cycle-consistent", "bridge": "bridge (DDIB)", "sdedit": "SDEdit"}
+
+
+def comparison_run(name):
+    """Return (sampler, n_steps) of the run of an experiment that unpaired_comparison.png shows.
+
+    The cycle-consistent method shows the largest N of the first sampler, and SDEdit the
+    t0 nearest 0.5.
+    """
+    runs = experiment_runs(name)
+    method = experiment_method(name)
+    if method == "cycle":
+        return config["sampling"]["samplers"][0], max(config["sampling"]["n_steps"])
+    if method == "sdedit":
+        t0s = EXPERIMENTS[name]["sdedit"]["t0"]
+        return runs[min(range(len(t0s)), key=lambda index: abs(t0s[index] - 0.5))]
+    return runs[0]
+
+
+def comparison_methods():
+    """Return the unpaired methods that the configuration runs, in the order of UNPAIRED_METHODS."""
+    present = {experiment_method(name) for name in experiments_with_task("unpaired")}
+    return [method for method in UNPAIRED_METHODS if method in present]
+
+
+def comparison_titles():
+    titles = []
+    for method in comparison_methods():
+        title = COMPARISON_TITLES[method]
+        if method == "sdedit":
+            t0s = {
+                int(comparison_run(name)[0].removeprefix("sdedit_t")) / 100
+                for name in experiments_with_method("sdedit")
+            }
+            if len(t0s) == 1:
+                title += f" t0 = {t0s.pop():g}"
+        titles.append(title)
+    return titles
+
+
+def comparison_groups():
+    """Return the row groups of unpaired_comparison.png: one per unpaired dataset and direction.
+
+    Each method's column shows the first experiment of that method on the dataset, or
+    nothing where the dataset has none.
+    """
+    groups = []
+    unpaired = experiments_with_task("unpaired")
+    for dataset in dict.fromkeys(EXPERIMENTS[name]["dataset"] for name in unpaired):
+        on_dataset = [name for name in unpaired if EXPERIMENTS[name]["dataset"] == dataset]
+        for direction in DIRECTIONS:
+            paths = []
+            for method in comparison_methods():
+                names = [name for name in on_dataset if experiment_method(name) == method]
+                if names:
+                    sampler, n_steps = comparison_run(names[0])
+                    paths.append(sample_file(names[0], sampler, direction, n_steps))
+                else:
+                    paths.append(None)
+            first = on_dataset[0]
+            groups.append(
+                {
+                    "label": f"{dataset}\n{direction_labels()[f'{first}/{direction}']}",
+                    "data_path": prepared_split(first, "eval"),
+                    "samples_paths": paths,
+                }
+            )
+    return groups
+
+
+def comparison_inputs():
+    groups = comparison_groups()
+    samples = [path for group in groups for path in group["samples_paths"] if path]
+    return {"samples": samples, "data": sorted({group["data_path"] for group in groups})}
+
+
 def direction_labels():
     """Return labels such as 'satellite → map' keyed by 'experiment/direction'.
 
@@ -312,10 +492,13 @@ def all_outputs():
         outputs.append("results/figures/ssim_vs_steps.png")
     if experiments_with_task("paired"):
         outputs.append("results/figures/paired_translations.png")
-    if experiments_with_task("unpaired"):
+    if figure_runs("unpaired"):
         outputs.append("results/figures/unpaired_translations.png")
+    if experiments_with_method(*DOMAIN_MODEL_METHODS):
+        outputs.append("results/figures/unpaired_comparison.png")
     if stripe_scored_experiments():
         outputs.append("results/metrics/unpaired_scores.csv")
+        outputs.append("results/figures/unpaired_tradeoff.png")
     for dataset in sorted({experiment["dataset"] for experiment in EXPERIMENTS.values()}):
         outputs.append(f"results/datasets/{dataset}/manifest.csv")
         outputs.append(f"results/datasets/{dataset}/rejected.csv")

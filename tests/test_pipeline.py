@@ -38,6 +38,7 @@ SNAKEMAKE_TIMEOUT_S = 600
 
 SSIM_COLUMNS = [
     "experiment",
+    "method",
     "task",
     "dataset",
     "direction",
@@ -49,6 +50,7 @@ SSIM_COLUMNS = [
 ]
 SUMMARY_COLUMNS = [
     "experiment",
+    "method",
     "direction",
     "sampler",
     "n_steps",

@@ -1,7 +1,7 @@
 """Training of the two direction models, with resumable state.
 
-`fit` runs the optimization shared by every task: Adam with a linear warm-up,
-gradient clipping, an EMA of the weights, a loss log and resumable state.
+`fit` runs the optimization shared by every task and method: Adam with a linear
+warm-up, gradient clipping, an EMA of the weights, a loss log and resumable state.
 `train_paired` gives it the paired objective, the sum of the score-matching
 losses of s_θ(b | a) for the direction A→B and s_θ(a | b) for B→A. Training
 state is saved every `checkpoint_every` steps to a folder outside the rule's
@@ -155,12 +155,17 @@ def save_score_model(
     model: NoisePredictor,
     ema: ExponentialMovingAverage,
     *,
-    direction: str,
+    name: str,
     domains: list[str],
     train_config: TrainConfig,
     step: int,
 ) -> None:
-    """Write the EMA weights of one direction's model, with what sampling needs to rebuild it."""
+    """Write the EMA weights of one model, with what sampling needs to rebuild it.
+
+    `name` is a direction ("AtoB", "BtoA") for the conditional models, stored
+    under "direction", or a domain ("A", "B") for the unconditional per-domain
+    models, stored under "domain".
+    """
     ema_model = NoisePredictor(ConditionalUNet(model.config), model.sde, model.sigma_data)
     ema_model.load_state_dict(model.state_dict())
     ema.copy_to(ema_model)
@@ -173,7 +178,7 @@ def save_score_model(
         "state_dict": {key: value.cpu() for key, value in ema_model.network.state_dict().items()},
         "sigma_data": model.sigma_data,
         "weights": "ema",
-        "direction": direction,
+        ("direction" if name in DIRECTIONS else "domain"): name,
         "domains": list(domains),
         "sde": {"name": "vpsde", "beta_min": train_config.beta_min, "beta_max": train_config.beta_max},
         "eps": train_config.eps,
@@ -230,21 +235,23 @@ def fit(
     device: torch.device,
     domains: list[str],
 ) -> pd.DataFrame:
-    """Optimize both direction models and write their EMA weights and the loss log.
+    """Optimize the models jointly and write their EMA weights and the loss log.
 
-    Each step draws a batch of indices from every sampler in `samplers` and
-    passes them to `compute_losses`, which returns named scalar losses: "loss"
-    is minimized, "loss_AtoB" and "loss_BtoA" are each model's share, and any
-    other entries are logged too. When `state_dir` contains state saved under the
+    `models` maps a name to each model: the directions "AtoB" and "BtoA" for
+    the conditional models, or the domains "A" and "B" for the unconditional
+    ones. Each step draws a batch of indices from every sampler in `samplers`
+    and passes them to `compute_losses`, which returns named scalar losses:
+    "loss" is minimized, "loss_<name>" is each model's share, and any other
+    entries are logged too. When `state_dir` contains state saved under the
     same `run_id`, training continues from it. The folder is deleted once the
     outputs are written.
     """
-    missing = set(DIRECTIONS) - set(model_paths)
+    missing = set(models) - set(model_paths)
     if missing:
-        raise ValueError(f"model_paths lacks the directions {sorted(missing)}")
+        raise ValueError(f"model_paths is missing the models {sorted(missing)}")
     emas = {
-        direction: ExponentialMovingAverage(models[direction], train_config.ema_decay)
-        for direction in DIRECTIONS
+        name: ExponentialMovingAverage(model, train_config.ema_decay)
+        for name, model in models.items()
     }
     parameters = [p for model in models.values() for p in model.parameters()]
     optimizer = torch.optim.Adam(
@@ -268,9 +275,9 @@ def fit(
                 state_dir,
             )
         else:
-            for direction in DIRECTIONS:
-                models[direction].load_state_dict(state["models"][direction])
-                emas[direction].load_state_dict(state["emas"][direction])
+            for name in models:
+                models[name].load_state_dict(state["models"][name])
+                emas[name].load_state_dict(state["emas"][name])
             optimizer.load_state_dict(state["optimizer"])
             for name, sampler in samplers.items():
                 sampler.load_state_dict(state["samplers"][name])
@@ -327,8 +334,8 @@ def fit(
         for model in models.values():
             torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_clip)
         optimizer.step()
-        for direction in DIRECTIONS:
-            emas[direction].update(models[direction], step)
+        for name in models:
+            emas[name].update(models[name], step)
 
         done = step + 1
         if done % train_config.log_every == 0 or done == train_config.steps:
@@ -347,18 +354,18 @@ def fit(
         elapsed,
         elapsed / max(1, train_config.steps - start_step),
     )
-    for direction in DIRECTIONS:
+    for name in models:
         save_score_model(
-            model_paths[direction],
-            models[direction],
-            emas[direction],
-            direction=direction,
+            model_paths[name],
+            models[name],
+            emas[name],
+            name=name,
             domains=domains,
             train_config=train_config,
             step=train_config.steps,
         )
-        logger.info("wrote EMA weights of the %s model to %s", direction, model_paths[direction])
-    columns = ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"]
+        logger.info("wrote EMA weights of the %s model to %s", name, model_paths[name])
+    columns = ["step", "loss", *(f"loss_{name}" for name in models), "lr"]
     columns += [name for name in (history[0] if history else {}) if name not in columns]
     frame = pd.DataFrame(history, columns=columns)
     save_dataframe_csv(frame, loss_csv)
