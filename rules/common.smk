@@ -74,8 +74,12 @@ EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experime
 # GAN baselines: the task each method needs and its name in figures.
 GAN_METHODS = {"pix2pix": "paired", "cyclegan": "unpaired"}
 GAN_LABELS = {"pix2pix": "pix2pix", "cyclegan": "CycleGAN"}
-# Score-model methods, by task; an experiment without `method` uses its task's one.
-DIFFUSION_METHODS = {"paired": ["score"], "unpaired": ["cycle"]}
+# Score-model methods, by task; an experiment without `method` uses its task's first
+# one. `score` and `cycle` train two conditional models, one per direction; `bridge`
+# and `sdedit` train two unconditional models, one per domain.
+DIFFUSION_METHODS = {"paired": ["score"], "unpaired": ["cycle", "bridge", "sdedit"]}
+DOMAIN_MODEL_METHODS = ["bridge", "sdedit"]
+DOMAIN_KEYS = ["A", "B"]
 # The sampler name and N of GAN translations in sample files and score tables.
 GAN_SAMPLER = "gan"
 GAN_N_STEPS = 1
@@ -85,6 +89,10 @@ def experiment_method(experiment_name):
     """Return an experiment's method: its `method` key, or the score-model method of its task."""
     experiment = EXPERIMENTS[experiment_name]
     return experiment.get("method") or DIFFUSION_METHODS[experiment["task"]][0]
+
+
+def experiments_with_method(*methods):
+    return [name for name in EXPERIMENTS if experiment_method(name) in methods]
 
 
 def is_gan(experiment_name):
@@ -104,6 +112,30 @@ def diffusion_experiments(task=None):
     """Return the experiments that train score models, or those of one task."""
     names = EXPERIMENTS if task is None else experiments_with_task(task)
     return [name for name in names if not is_gan(name)]
+
+
+def conditional_experiments():
+    """Return the experiments whose score models are conditional, one per direction."""
+    return experiments_with_method("score", "cycle")
+
+
+def domain_model_owner(name):
+    """Return the experiment that trains the per-domain models that experiment `name` uses."""
+    return EXPERIMENTS[name].get("models_from") or name
+
+
+def domain_model_files(name):
+    owner = domain_model_owner(name)
+    return [f"results/experiments/{owner}/models/{domain}.pt" for domain in DOMAIN_KEYS]
+
+
+def training_experiments():
+    """Return the experiments that train models of their own, in configuration order."""
+    return [
+        name
+        for name in EXPERIMENTS
+        if name in conditional_experiments() or is_gan(name) or domain_model_owner(name) == name
+    ]
 
 
 def check_config():
@@ -151,6 +183,37 @@ def check_config():
                 f"config: experiment {experiment['name']!r} has task {experiment['task']!r} but its "
                 f"dataset {experiment['dataset']!r} has the {layout} layout; use a dataset of the "
                 f"{experiment['task']} layout"
+            )
+        check_method_settings(experiment)
+
+
+def check_method_settings(experiment):
+    """Raise a ValueError for a method or models_from setting that does not fit the experiment."""
+    name = experiment["name"]
+    if "models_from" not in experiment:
+        return
+    owner = EXPERIMENTS.get(experiment["models_from"])
+    if experiment_method(name) not in DOMAIN_MODEL_METHODS:
+        raise ValueError(
+            f"config: experiment {name!r} has models_from but method "
+            f"{experiment_method(name)!r}; only the methods {DOMAIN_MODEL_METHODS} use per-domain models"
+        )
+    if (
+        owner is None
+        or owner["name"] == name
+        or experiment_method(owner["name"]) not in DOMAIN_MODEL_METHODS
+        or "models_from" in owner
+    ):
+        raise ValueError(
+            f"config: experiment {name!r} has models_from {experiment['models_from']!r}, which is "
+            f"not another experiment of method {' or '.join(DOMAIN_MODEL_METHODS)} that trains its own "
+            "models; name one that does"
+        )
+    for key in ("dataset", "image_size"):
+        if owner[key] != experiment[key]:
+            raise ValueError(
+                f"config: experiment {name!r} uses the models of {owner['name']!r}, but their "
+                f"{key} values differ ({experiment[key]!r} and {owner[key]!r}); make them equal"
             )
 
 
@@ -253,20 +316,41 @@ def sample_grid_file(experiment, sampler, direction, n_steps):
     return f"results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png"
 
 
+def experiment_runs(name):
+    """Return (sampler, n_steps) of every evaluation run of an experiment, in each direction.
+
+    The conditional experiments run every sampler at every N of `sampling`. A bridge
+    experiment has one run, named `bridge`, whose n_steps is the network evaluations of
+    one translation. An SDEdit experiment has one run per t0, named like `sdedit_t050`.
+    """
+    from sdetranslate.bridges import bridge_nfe, sdedit_sampler_name
+
+    experiment = EXPERIMENTS[name]
+    method = experiment_method(name)
+    if is_gan(name):
+        return [(GAN_SAMPLER, GAN_N_STEPS)]
+    if method == "bridge":
+        settings = experiment["bridge"]
+        return [("bridge", bridge_nfe(settings["encode_nfe"], settings["decode_nfe"]))]
+    if method == "sdedit":
+        settings = experiment["sdedit"]
+        return [(sdedit_sampler_name(t0), settings["n_steps"]) for t0 in settings["t0"]]
+    return [
+        (sampler, n_steps)
+        for sampler in config["sampling"]["samplers"]
+        for n_steps in config["sampling"]["n_steps"]
+    ]
+
+
 def evaluation_runs():
     """Yield (experiment, sampler, direction, n_steps) for every evaluation translation run.
 
     A GAN experiment has one run per direction, with sampler "gan" and n_steps 1.
     """
     for experiment in EXPERIMENTS:
-        if is_gan(experiment):
+        for sampler, n_steps in experiment_runs(experiment):
             for direction in DIRECTIONS:
-                yield experiment, GAN_SAMPLER, direction, GAN_N_STEPS
-            continue
-        for sampler in config["sampling"]["samplers"]:
-            for direction in DIRECTIONS:
-                for n_steps in config["sampling"]["n_steps"]:
-                    yield experiment, sampler, direction, n_steps
+                yield experiment, sampler, direction, n_steps
 
 
 def score_files():
@@ -284,15 +368,17 @@ def opposite(direction):
 
 
 def figure_runs(task):
-    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's score models.
+    """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's conditional score models.
 
-    The figures show the largest N of the first sampler.
+    The figures show the largest N of the first sampler. The unpaired task's
+    conditional experiments are those of the cycle-consistent method.
     """
     sampler = config["sampling"]["samplers"][0]
     n_steps = max(config["sampling"]["n_steps"])
     return [
         (experiment, sampler, direction, n_steps)
-        for experiment in diffusion_experiments(task)
+        for experiment in experiments_with_task(task)
+        if experiment in conditional_experiments()
         for direction in DIRECTIONS
     ]
 
@@ -369,6 +455,88 @@ def unpaired_score_files():
     return runs + identity
 
 
+# Columns of unpaired_comparison.png: the unpaired methods in order, with their titles.
+COMPARISON_TITLES = {
+    "cycle": "cycle-consistent",
+    "bridge": "bridge (DDIB)",
+    "sdedit": "SDEdit",
+    "cyclegan": "CycleGAN",
+}
+
+
+def comparison_run(name):
+    """Return (sampler, n_steps) of the run of an experiment that unpaired_comparison.png shows.
+
+    The cycle-consistent method shows the largest N of the first sampler, and SDEdit the
+    t0 nearest 0.5.
+    """
+    runs = experiment_runs(name)
+    method = experiment_method(name)
+    if method == "cycle":
+        return config["sampling"]["samplers"][0], max(config["sampling"]["n_steps"])
+    if method == "sdedit":
+        t0s = EXPERIMENTS[name]["sdedit"]["t0"]
+        return runs[min(range(len(t0s)), key=lambda index: abs(t0s[index] - 0.5))]
+    return runs[0]
+
+
+def comparison_methods():
+    """Return the unpaired methods that the configuration runs, in the order of COMPARISON_TITLES."""
+    present = {experiment_method(name) for name in experiments_with_task("unpaired")}
+    return [method for method in COMPARISON_TITLES if method in present]
+
+
+def comparison_titles():
+    titles = []
+    for method in comparison_methods():
+        title = COMPARISON_TITLES[method]
+        if method == "sdedit":
+            t0s = {
+                int(comparison_run(name)[0].removeprefix("sdedit_t")) / 100
+                for name in experiments_with_method("sdedit")
+            }
+            if len(t0s) == 1:
+                title += f" t0 = {t0s.pop():g}"
+        titles.append(title)
+    return titles
+
+
+def comparison_groups():
+    """Return the row groups of unpaired_comparison.png: one per unpaired dataset and direction.
+
+    Each method's column shows the first experiment of that method on the dataset, or
+    nothing where the dataset has none.
+    """
+    groups = []
+    unpaired = experiments_with_task("unpaired")
+    for dataset in dict.fromkeys(EXPERIMENTS[name]["dataset"] for name in unpaired):
+        on_dataset = [name for name in unpaired if EXPERIMENTS[name]["dataset"] == dataset]
+        for direction in DIRECTIONS:
+            paths = []
+            for method in comparison_methods():
+                names = [name for name in on_dataset if experiment_method(name) == method]
+                if names:
+                    sampler, n_steps = comparison_run(names[0])
+                    paths.append(sample_file(names[0], sampler, direction, n_steps))
+                else:
+                    paths.append(None)
+            first = on_dataset[0]
+            groups.append(
+                {
+                    "label": f"{dataset}\n{direction_labels()[f'{first}/{direction}']}",
+                    "data_path": prepared_split(first, "eval"),
+                    "samples_paths": paths,
+                }
+            )
+    return groups
+
+
+def comparison_inputs():
+    groups = comparison_groups()
+    samples = [path for group in groups for path in group["samples_paths"] if path]
+    return {"samples": samples, "data": sorted({group["data_path"] for group in groups})}
+
+
 def direction_labels():
     """Return labels such as 'satellite → map' keyed by 'experiment/direction'.
 
@@ -423,13 +591,16 @@ def all_outputs():
     if any(has_ground_truth(name) for name in EXPERIMENTS):
         outputs += figure_files("ssim_vs_steps")
     # The translation figures show GAN baselines beside score models, so they
-    # need a score-model experiment of their task.
-    if diffusion_experiments("paired"):
+    # need a conditional score-model experiment of their task.
+    if figure_runs("paired"):
         outputs += figure_files("paired_translations")
-    if diffusion_experiments("unpaired"):
+    if figure_runs("unpaired"):
         outputs += figure_files("unpaired_translations")
+    if experiments_with_method(*DOMAIN_MODEL_METHODS):
+        outputs += figure_files("unpaired_comparison")
     if stripe_scored_experiments():
         outputs.append("results/metrics/unpaired_scores.csv")
+        outputs += figure_files("unpaired_tradeoff")
     for dataset in sorted({experiment["dataset"] for experiment in EXPERIMENTS.values()}):
         outputs.append(f"results/datasets/{dataset}/manifest.csv")
         outputs.append(f"results/datasets/{dataset}/rejected.csv")

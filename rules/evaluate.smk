@@ -12,6 +12,7 @@ rule score_samples:
     params:
         task=lambda wildcards: EXPERIMENTS[wildcards.experiment]["task"],
         dataset=lambda wildcards: EXPERIMENTS[wildcards.experiment]["dataset"],
+        method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
         "../workflow_scripts/score_samples.py"
 
@@ -30,6 +31,7 @@ rule score_baselines:
     params:
         task=lambda wildcards: EXPERIMENTS[wildcards.experiment]["task"],
         dataset=lambda wildcards: EXPERIMENTS[wildcards.experiment]["dataset"],
+        method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
         "../workflow_scripts/score_baselines.py"
 
@@ -65,6 +67,8 @@ rule score_unpaired:
         "logs/score_unpaired/{experiment}/{sampler}_{direction}_n{n_steps}.log",
     conda:
         "../envs/sdetranslate.yaml"
+    params:
+        method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
         "../workflow_scripts/score_unpaired.py"
 
@@ -80,6 +84,8 @@ rule score_unpaired_identity:
         "logs/score_unpaired/{experiment}/identity_{direction}.log",
     conda:
         "../envs/sdetranslate.yaml"
+    params:
+        method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
         "../workflow_scripts/score_unpaired_identity.py"
 

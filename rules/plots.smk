@@ -74,7 +74,10 @@ rule plot_ssim_vs_steps:
 
 rule plot_training_loss:
     input:
-        losses=expand("results/experiments/{experiment}/training_loss.csv", experiment=EXPERIMENTS),
+        losses=expand(
+            "results/experiments/{experiment}/training_loss.csv",
+            experiment=training_experiments(),
+        ),
         code=lib_files("plotting"),
     output:
         png=report(
@@ -88,7 +91,7 @@ rule plot_training_loss:
     conda:
         "../envs/sdetranslate.yaml"
     params:
-        experiments=list(EXPERIMENTS),
+        experiments=training_experiments(),
     script:
         "../workflow_scripts/plot_training_loss.py"
 
@@ -118,3 +121,47 @@ rule plot_unpaired_translations:
         n_images=config["figures"]["translation_images"],
     script:
         "../workflow_scripts/plot_unpaired_translations.py"
+
+
+rule plot_unpaired_comparison:
+    input:
+        unpack(lambda wildcards: comparison_inputs()),
+        code=lib_files("plotting", "evaluation", "splits", "io"),
+    output:
+        png=report(
+            "results/figures/unpaired_comparison.png",
+            caption="../report/unpaired_comparison.rst",
+            category="Translations",
+        ),
+        pdf="results/figures/unpaired_comparison.pdf",
+    log:
+        "logs/plots/unpaired_comparison.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        groups=comparison_groups(),
+        titles=comparison_titles(),
+        n_images=config["figures"]["translation_images"],
+    script:
+        "../workflow_scripts/plot_unpaired_comparison.py"
+
+
+rule plot_unpaired_tradeoff:
+    input:
+        scores="results/metrics/unpaired_scores.csv",
+        code=lib_files("plotting"),
+    output:
+        png=report(
+            "results/figures/unpaired_tradeoff.png",
+            caption="../report/unpaired_tradeoff.rst",
+            category="Metrics",
+        ),
+        pdf="results/figures/unpaired_tradeoff.pdf",
+    log:
+        "logs/plots/unpaired_tradeoff.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        labels=direction_labels(),
+    script:
+        "../workflow_scripts/plot_unpaired_tradeoff.py"

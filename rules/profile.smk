@@ -108,6 +108,7 @@ rule record_run_info:
     params:
         config=config,
         device=config["device"],
-        repository=workflow.basedir,
+        # The repository root, three levels above lib/sdetranslate/provenance.py.
+        repository=lambda wildcards, input: str(Path(input.code[0]).parents[2]),
     script:
         "../workflow_scripts/record_run_info.py"

@@ -12,7 +12,7 @@ rule sample:
     benchmark:
         "results/benchmarks/sample/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     wildcard_constraints:
-        experiment=name_pattern(diffusion_experiments()),
+        experiment=name_pattern(conditional_experiments()),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -44,7 +44,7 @@ rule reconstruct:
     benchmark:
         "results/benchmarks/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     wildcard_constraints:
-        experiment=name_pattern(diffusion_experiments("unpaired")),
+        experiment=name_pattern(experiments_with_method("cycle")),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -62,3 +62,75 @@ rule reconstruct:
         precision=config["precision"],
     script:
         "../workflow_scripts/reconstruct.py"
+
+
+TRANSLATION_CODE = lib_files(
+    "bridges",
+    "domain_models",
+    "translate",
+    "splits",
+    "sampling",
+    "score",
+    "sde",
+    "unet",
+    "training",
+    "io",
+    "runtime",
+)
+
+
+rule translate_bridge:
+    input:
+        models=lambda wildcards: domain_model_files(wildcards.experiment),
+        data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
+        code=TRANSLATION_CODE,
+    output:
+        "results/experiments/{experiment}/samples/bridge/{direction}/n{n_steps}.pt",
+    log:
+        "logs/sample/{experiment}/bridge_{direction}_n{n_steps}.log",
+    benchmark:
+        "results/benchmarks/sample/{experiment}/bridge_{direction}_n{n_steps}.tsv"
+    wildcard_constraints:
+        experiment=name_pattern(experiments_with_method("bridge")),
+    conda:
+        "../envs/sdetranslate.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        encode_nfe=lambda wildcards: EXPERIMENTS[wildcards.experiment]["bridge"]["encode_nfe"],
+        decode_nfe=lambda wildcards: EXPERIMENTS[wildcards.experiment]["bridge"]["decode_nfe"],
+        batch_size=config["sampling"]["batch_size"],
+        device=config["device"],
+    script:
+        "../workflow_scripts/translate_bridge.py"
+
+
+rule translate_sdedit:
+    input:
+        models=lambda wildcards: domain_model_files(wildcards.experiment),
+        data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
+        code=TRANSLATION_CODE,
+    output:
+        "results/experiments/{experiment}/samples/sdedit_t{t0}/{direction}/n{n_steps}.pt",
+    log:
+        "logs/sample/{experiment}/sdedit_t{t0}_{direction}_n{n_steps}.log",
+    benchmark:
+        "results/benchmarks/sample/{experiment}/sdedit_t{t0}_{direction}_n{n_steps}.tsv"
+    wildcard_constraints:
+        experiment=name_pattern(experiments_with_method("sdedit")),
+        t0="[0-9]{3}",
+    conda:
+        "../envs/sdetranslate.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        # The path gives t0 in hundredths, as sdetranslate.bridges.sdedit_sampler_name writes it.
+        t0=lambda wildcards: int(wildcards.t0) / 100,
+        n_steps=lambda wildcards: int(wildcards.n_steps),
+        seed=config["sampling"]["seed"],
+        batch_size=config["sampling"]["batch_size"],
+        device=config["device"],
+    script:
+        "../workflow_scripts/translate_sdedit.py"

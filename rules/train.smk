@@ -59,7 +59,7 @@ rule train_unpaired:
     benchmark:
         "results/benchmarks/train/{experiment}.tsv"
     wildcard_constraints:
-        experiment=name_pattern(diffusion_experiments("unpaired")),
+        experiment=name_pattern(experiments_with_method("cycle")),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -78,3 +78,43 @@ rule train_unpaired:
         state_dir=lambda wildcards: f"{experiment_dir(wildcards.experiment)}/train_state",
     script:
         "../workflow_scripts/train_unpaired.py"
+
+
+rule train_domain_models:
+    input:
+        train=lambda wildcards: prepared_split(wildcards.experiment, "train"),
+        code=lib_files(
+            "domain_models", "training", "unet", "sde", "score", "losses", "ema", "io", "runtime"
+        ),
+    output:
+        models=expand(
+            "results/experiments/{{experiment}}/models/{domain}.pt",
+            domain=DOMAIN_KEYS,
+        ),
+        loss="results/experiments/{experiment}/training_loss.csv",
+    log:
+        "logs/train/{experiment}.log",
+    benchmark:
+        "results/benchmarks/train/{experiment}.tsv"
+    wildcard_constraints:
+        experiment=name_pattern(
+            [
+                name
+                for name in experiments_with_method(*DOMAIN_MODEL_METHODS)
+                if domain_model_owner(name) == name
+            ]
+        ),
+    conda:
+        "../envs/sdetranslate.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        model=lambda wildcards: model_settings(EXPERIMENTS[wildcards.experiment]),
+        sigma_data=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"]["sigma_data"],
+        training=lambda wildcards: EXPERIMENTS[wildcards.experiment]["training"],
+        sde=config["sde"],
+        device=config["device"],
+        state_dir=lambda wildcards: f"{experiment_dir(wildcards.experiment)}/train_state",
+    script:
+        "../workflow_scripts/train_domain_models.py"

@@ -89,6 +89,7 @@ def score_frame(rows: list[tuple]) -> pd.DataFrame:
     records = [
         {
             "experiment": experiment,
+            "method": "paired",
             "task": "translate",
             "dataset": "maps",
             "direction": direction,
@@ -550,7 +551,10 @@ def test_score_unpaired_identity_bad_direction(unpaired_eval_path, unpaired_trai
 
 def unpaired_frame(rows: list[tuple]) -> pd.DataFrame:
     """Build an unpaired score table from (experiment, direction, sampler, n_steps) rows."""
-    records = [dict(zip(UNPAIRED_COLUMNS, (*row, 0.5, 0.9))) for row in rows]
+    records = [
+        dict(zip(UNPAIRED_COLUMNS, (row[0], "cycle", *row[1:], 0.5, 0.9, float("nan"))))
+        for row in rows
+    ]
     return pd.DataFrame(records, columns=UNPAIRED_COLUMNS)
 
 

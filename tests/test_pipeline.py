@@ -44,6 +44,7 @@ SNAKEMAKE_TIMEOUT_S = 600
 
 SSIM_COLUMNS = [
     "experiment",
+    "method",
     "task",
     "dataset",
     "direction",
@@ -55,6 +56,7 @@ SSIM_COLUMNS = [
 ]
 SUMMARY_COLUMNS = [
     "experiment",
+    "method",
     "direction",
     "sampler",
     "n_steps",

@@ -43,14 +43,21 @@ N_EVAL_IMAGES = 3
 TRAINING_STEPS = 6
 PAIRED_EXPERIMENT = "tiny_paired"
 UNPAIRED_EXPERIMENT = "tiny_unpaired"
+BRIDGE_EXPERIMENT = "tiny_bridge"
+SDEDIT_EXPERIMENT = "tiny_sdedit"
+BRIDGE_NFE = (4, 2)
+SDEDIT_T0 = (0.5,)
+SDEDIT_STEPS = 3
 
 UNPAIRED_SCORE_COLUMNS = [
     "experiment",
+    "method",
     "direction",
     "sampler",
     "n_steps",
     "stripe_score",
     "mask_iou",
+    "cycle_error",
 ]
 UNPAIRED_LOSS_COLUMNS = [
     "loss",
@@ -106,9 +113,29 @@ def unpaired_config(
     return config
 
 
+def domain_model_experiments(dataset: str) -> list[dict]:
+    """Return a bridge experiment and an SDEdit experiment that uses the bridge's domain models."""
+    bridge = unpaired_experiment(BRIDGE_EXPERIMENT, dataset)
+    del bridge["unpaired"]
+    bridge["method"] = "bridge"
+    bridge["bridge"] = {"encode_nfe": BRIDGE_NFE[0], "decode_nfe": BRIDGE_NFE[1]}
+    sdedit = {
+        "name": SDEDIT_EXPERIMENT,
+        "task": "unpaired",
+        "method": "sdedit",
+        "dataset": dataset,
+        "image_size": bridge["image_size"],
+        "models_from": BRIDGE_EXPERIMENT,
+        "sdedit": {"t0": list(SDEDIT_T0), "n_steps": SDEDIT_STEPS},
+    }
+    return [bridge, sdedit]
+
+
 def combined_config() -> dict:
-    """Return a configuration with a paired and an unpaired experiment on synthetic data."""
+    """Return a configuration with a paired experiment and the three unpaired methods on synthetic data."""
     config = unpaired_config(SYNTHETIC_UNPAIRED_DATASET, UNPAIRED_EXPERIMENT)
+    config["experiments"][0]["method"] = "cycle"
+    config["experiments"] += domain_model_experiments(SYNTHETIC_UNPAIRED_DATASET["name"])
     paired = tiny_config(SYNTHETIC_DATASET, PAIRED_EXPERIMENT)
     paired_experiment = paired["experiments"][0]
     paired_experiment["training"].update(steps=TRAINING_STEPS, warmup_steps=2, checkpoint_every=3)
@@ -142,6 +169,7 @@ def test_unpaired_synthetic_metrics(combined_run):
 
     unpaired = ssim[ssim["experiment"] == UNPAIRED_EXPERIMENT]
     assert set(unpaired["task"]) == {"unpaired"}
+    assert set(unpaired["method"]) == {"cycle"}
     assert set(unpaired["dataset"]) == {SYNTHETIC_UNPAIRED_DATASET["name"]}
     runs = [(SAMPLER, n_steps) for n_steps in N_STEPS] + [("identity", 0), ("mean", 0)]
     for direction in DIRECTIONS:
@@ -155,9 +183,16 @@ def test_unpaired_synthetic_metrics(combined_run):
     assert unpaired["ssim"].between(-1, 1).all()
     assert unpaired["psnr"].notna().all()
 
-    scores = pd.read_csv(workdir / "results" / "metrics" / "unpaired_scores.csv")
-    assert list(scores.columns) == UNPAIRED_SCORE_COLUMNS
-    assert set(scores["experiment"]) == {UNPAIRED_EXPERIMENT}
+    all_scores = pd.read_csv(workdir / "results" / "metrics" / "unpaired_scores.csv")
+    assert list(all_scores.columns) == UNPAIRED_SCORE_COLUMNS
+    assert set(all_scores["experiment"]) == {
+        UNPAIRED_EXPERIMENT,
+        BRIDGE_EXPERIMENT,
+        SDEDIT_EXPERIMENT,
+    }
+    scores = all_scores[all_scores["experiment"] == UNPAIRED_EXPERIMENT]
+    assert set(scores["method"]) == {"cycle"}
+    assert scores["cycle_error"].isna().all()
     stripe_runs = [(SAMPLER, n_steps) for n_steps in N_STEPS] + [("identity", 0)]
     for direction in DIRECTIONS:
         for sampler, n_steps in stripe_runs:
@@ -229,12 +264,93 @@ def test_paired_and_unpaired_together(combined_run):
 
     ssim = pd.read_csv(workdir / "results" / "metrics" / "ssim.csv")
     tasks = ssim.groupby("experiment")["task"].unique().map(list).to_dict()
-    assert tasks == {PAIRED_EXPERIMENT: ["paired"], UNPAIRED_EXPERIMENT: ["unpaired"]}
+    assert tasks == {
+        PAIRED_EXPERIMENT: ["paired"],
+        UNPAIRED_EXPERIMENT: ["unpaired"],
+        BRIDGE_EXPERIMENT: ["unpaired"],
+        SDEDIT_EXPERIMENT: ["unpaired"],
+    }
+    methods = ssim.groupby("experiment")["method"].unique().map(list).to_dict()
+    assert methods == {
+        PAIRED_EXPERIMENT: ["paired"],
+        UNPAIRED_EXPERIMENT: ["cycle"],
+        BRIDGE_EXPERIMENT: ["bridge"],
+        SDEDIT_EXPERIMENT: ["sdedit"],
+    }
 
     losses = pd.read_csv(
         workdir / "results" / "experiments" / PAIRED_EXPERIMENT / "training_loss.csv"
     )
     assert "loss_cycle" not in losses.columns
+
+
+@pytest.mark.integration
+def test_bridge_and_sdedit_outputs(combined_run):
+    workdir, _ = combined_run
+    results = workdir / "results"
+    bridge_dir = results / "experiments" / BRIDGE_EXPERIMENT
+    sdedit_dir = results / "experiments" / SDEDIT_EXPERIMENT
+    bridge_nfe = sum(2 * (nfe // 2) for nfe in BRIDGE_NFE)
+    sdedit_samplers = [f"sdedit_t{round(t0 * 100):03d}" for t0 in SDEDIT_T0]
+
+    for domain in ("A", "B"):
+        assert (bridge_dir / "models" / f"{domain}.pt").is_file()
+    # SDEdit uses the bridge's models and trains none of its own.
+    assert not (sdedit_dir / "models").exists()
+    assert not (sdedit_dir / "training_loss.csv").exists()
+    losses = pd.read_csv(bridge_dir / "training_loss.csv")
+    assert list(losses.columns) == ["step", "loss", "loss_A", "loss_B", "lr"]
+    assert list(losses["step"]) == list(range(1, TRAINING_STEPS + 1))
+    for direction in DIRECTIONS:
+        assert (bridge_dir / "samples" / "bridge" / direction / f"n{bridge_nfe}.pt").is_file()
+        for sampler in sdedit_samplers:
+            assert (sdedit_dir / "samples" / sampler / direction / f"n{SDEDIT_STEPS}.pt").is_file()
+
+    ssim = pd.read_csv(results / "metrics" / "ssim.csv")
+    for experiment, runs in (
+        (BRIDGE_EXPERIMENT, [("bridge", bridge_nfe)]),
+        (SDEDIT_EXPERIMENT, [(sampler, SDEDIT_STEPS) for sampler in sdedit_samplers]),
+    ):
+        rows = ssim[ssim["experiment"] == experiment]
+        for direction in DIRECTIONS:
+            for sampler, n_steps in [*runs, ("identity", 0), ("mean", 0)]:
+                count = len(rows_of(rows, direction, sampler, n_steps))
+                assert count == N_EVAL_IMAGES, f"{experiment} {direction} {sampler}: {count} rows"
+
+    scores = pd.read_csv(results / "metrics" / "unpaired_scores.csv")
+    bridge_scores = scores[(scores["method"] == "bridge") & (scores["sampler"] == "bridge")]
+    assert len(bridge_scores) == len(DIRECTIONS)
+    assert bridge_scores["cycle_error"].between(0, 1).all(), bridge_scores
+    sdedit_scores = scores[scores["method"] == "sdedit"]
+    assert set(sdedit_scores["sampler"]) == {*sdedit_samplers, "identity"}
+    assert sdedit_scores["cycle_error"].isna().all()
+
+    for figure in ("unpaired_comparison", "unpaired_tradeoff"):
+        assert_png(results / "figures" / f"{figure}.png")
+
+
+def test_config_rejects_models_from_other_dataset(tmp_path):
+    config = combined_config()
+    sdedit = next(entry for entry in config["experiments"] if entry["name"] == SDEDIT_EXPERIMENT)
+    sdedit["image_size"] = 32
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    assert f"experiment '{SDEDIT_EXPERIMENT}' uses the models of" in result.stdout, output_tail(result)
+    assert "image_size values differ" in result.stdout, output_tail(result)
+
+
+def test_config_rejects_method_on_paired_task(tmp_path):
+    config = tiny_config(SYNTHETIC_DATASET, "paired_with_method")
+    config["experiments"][0]["method"] = "bridge"
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    assert "methods are for unpaired experiments" in result.stdout, output_tail(result)
 
 
 @pytest.mark.integration
@@ -256,6 +372,9 @@ def test_gradient_checkpointing_reruns_training(combined_run, tmp_path):
     assert jobs.get("reconstruct") == len(DIRECTIONS), jobs
     for rule in (
         "train_paired",
+        "train_domain_models",
+        "translate_bridge",
+        "translate_sdedit",
         "generate_synthetic_maps",
         "generate_synthetic_horse2zebra",
         "prepare_paired_split",

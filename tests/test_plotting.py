@@ -9,11 +9,15 @@ from sdetranslate import plotting
 from sdetranslate.evaluation import SCORE_COLUMNS, summarize
 from sdetranslate.plotting import (
     MISSING_TARGET_TEXT,
+    NOT_RUN_TEXT,
     plot_paired_translations,
     plot_sample_grid,
     plot_ssim_vs_steps,
     plot_training_loss,
+    plot_unpaired_comparison,
+    plot_unpaired_tradeoff,
     plot_unpaired_translations,
+    setting_label,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -76,6 +80,7 @@ def score_frame(rows: list[tuple]) -> pd.DataFrame:
     records = [
         {
             "experiment": experiment,
+            "method": "paired",
             "task": "translate",
             "dataset": "maps",
             "direction": direction,
@@ -392,8 +397,8 @@ def test_training_loss_png(tmp_path):
 
 def test_training_loss_missing_column(tmp_path):
     path = tmp_path / "loss.csv"
-    pd.DataFrame({"step": [0], "loss": [1.0]}).to_csv(path, index=False)
-    with pytest.raises(ValueError, match="loss_AtoB") as error:
+    pd.DataFrame({"step": [0], "loss_AtoB": [1.0]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="missing the columns \\['loss'\\]") as error:
         plot_training_loss({"joint": path}, tmp_path / "loss.png")
     assert str(path) in str(error.value)
 
@@ -543,3 +548,97 @@ def test_ssim_vs_steps_only_gan(figures, tmp_path):
 
     (figure,) = figures
     assert any("GAN" in line.get_label() for line in figure.axes[0].get_lines())
+
+
+def test_training_loss_domain_models(figures, tmp_path):
+    path = tmp_path / "loss.csv"
+    frame = pd.DataFrame(
+        {"step": [1, 2], "loss": [2.0, 1.5], "loss_A": [1.0, 0.7], "loss_B": [1.0, 0.8], "lr": [1e-3] * 2}
+    )
+    frame.to_csv(path, index=False)
+
+    plot_training_loss({"bridge": path}, tmp_path / "loss.png")
+
+    labels = [line.get_label() for line in figures[0].axes[0].get_lines()]
+    assert "domain A" in labels
+    assert "domain B" in labels
+
+
+COMPARISON_TITLES = ["cycle-consistent", "bridge (DDIB)", "SDEdit t0 = 0.5"]
+
+
+def test_unpaired_comparison_columns(figures, tmp_path, atob_path, unpaired_path):
+    group = {"label": "h2z\nhorse → zebra", "data_path": unpaired_path, "samples_paths": [atob_path, None, atob_path]}
+
+    plot_unpaired_comparison([group], COMPARISON_TITLES, tmp_path / "comparison.png", n_images=2)
+
+    figure = figures[0]
+    assert column_titles(figure) == ["input", *COMPARISON_TITLES, "counterpart\n(ground truth)"]
+    assert grid_shape(figure) == (2, 5)
+    assert texts_of(figure).count(NOT_RUN_TEXT) == 2
+
+
+def test_unpaired_comparison_png(tmp_path, atob_path, bare_path):
+    out = tmp_path / "figures" / "comparison.png"
+    group = {"label": "h2z", "data_path": bare_path, "samples_paths": [atob_path] * 3}
+
+    plot_unpaired_comparison([group], COMPARISON_TITLES, out)
+
+    assert_png_written(out)
+
+
+def test_unpaired_comparison_other_images(tmp_path, atob_path, unpaired_path):
+    images = random_images(2, torch.Generator().manual_seed(6))
+    other_path = save(tmp_path, "other.pt", make_samples(images, ["testA_1", "testA_0"]))
+    group = {
+        "label": "h2z",
+        "data_path": unpaired_path,
+        "samples_paths": [atob_path, other_path, None],
+    }
+    with pytest.raises(ValueError, match="other images or another direction"):
+        plot_unpaired_comparison([group], COMPARISON_TITLES, tmp_path / "comparison.png")
+
+
+def test_unpaired_comparison_title_count(tmp_path, atob_path, unpaired_path):
+    group = {"label": "h2z", "data_path": unpaired_path, "samples_paths": [atob_path]}
+    with pytest.raises(ValueError, match="1 sample files for 3 column titles"):
+        plot_unpaired_comparison([group], COMPARISON_TITLES, tmp_path / "comparison.png")
+
+
+def test_setting_label():
+    assert setting_label("sdedit_t050", 100) == "t0 = 0.5"
+    assert setting_label("bridge", 200) == "NFE = 200"
+    assert setting_label("em", 1500) == "em N = 1500"
+    assert setting_label("identity", 0) == "input"
+
+
+def test_unpaired_tradeoff_png(figures, tmp_path):
+    rows = []
+    for direction in ("AtoB", "BtoA"):
+        rows += [
+            ("cycle", "cycle", direction, "em", 10, 0.4, 0.3, float("nan")),
+            ("bridge", "bridge", direction, "bridge", 200, 0.6, 0.8, 0.05),
+            ("sdedit", "sdedit", direction, "sdedit_t050", 100, 0.7, 0.85, float("nan")),
+            ("cycle", "cycle", direction, "identity", 0, 0.0, 1.0, float("nan")),
+            ("bridge", "bridge", direction, "identity", 0, 0.0, 1.0, float("nan")),
+        ]
+    columns = ["experiment", "method", "direction", "sampler", "n_steps", "stripe_score", "mask_iou", "cycle_error"]
+    path = tmp_path / "unpaired_scores.csv"
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+
+    plot_unpaired_tradeoff(path, tmp_path / "tradeoff.png", {"AtoB": "horse → zebra"})
+
+    figure = figures[0]
+    assert column_titles(figure) == ["horse → zebra", "BtoA"]
+    assert "t0 = 0.5" in texts_of(figure)
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert labels[:4] == ["cycle (cycle)", "bridge (bridge)", "sdedit (sdedit)", "input (identity)"]
+    # Identical identity rows of two experiments make one cross.
+    assert len(figure.axes[0].get_lines()[3].get_xdata()) == 1
+
+
+def test_unpaired_tradeoff_missing_column(tmp_path):
+    path = tmp_path / "unpaired_scores.csv"
+    pd.DataFrame({"experiment": ["x"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="missing the columns"):
+        plot_unpaired_tradeoff(path, tmp_path / "tradeoff.png")

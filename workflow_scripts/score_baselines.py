@@ -12,5 +12,6 @@ scores = score_baselines(
     task=snakemake.params.task,
     dataset=snakemake.params.dataset,
     direction=snakemake.wildcards.direction,
+    method=snakemake.params.method,
 )
 save_dataframe_csv(scores, snakemake.output[0])

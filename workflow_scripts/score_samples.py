@@ -11,5 +11,6 @@ scores = score_translations(
     experiment=snakemake.wildcards.experiment,
     task=snakemake.params.task,
     dataset=snakemake.params.dataset,
+    method=snakemake.params.method,
 )
 save_dataframe_csv(scores, snakemake.output[0])

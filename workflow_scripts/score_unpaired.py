@@ -10,5 +10,6 @@ scores = score_unpaired(
     snakemake.input.eval,
     snakemake.input.train,
     experiment=snakemake.wildcards.experiment,
+    method=snakemake.params.method,
 )
 save_dataframe_csv(scores, snakemake.output[0])

@@ -10,5 +10,6 @@ scores = score_unpaired_identity(
     snakemake.input.train,
     experiment=snakemake.wildcards.experiment,
     direction=snakemake.wildcards.direction,
+    method=snakemake.params.method,
 )
 save_dataframe_csv(scores, snakemake.output[0])

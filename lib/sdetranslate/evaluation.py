@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 SCORE_COLUMNS = [
     "experiment",
+    "method",
     "task",
     "dataset",
     "direction",
@@ -39,6 +40,7 @@ SCORE_COLUMNS = [
 ]
 SUMMARY_COLUMNS = [
     "experiment",
+    "method",
     "direction",
     "sampler",
     "n_steps",
@@ -47,8 +49,19 @@ SUMMARY_COLUMNS = [
     "ssim_std",
     "psnr_mean",
 ]
-UNPAIRED_COLUMNS = ["experiment", "direction", "sampler", "n_steps", "stripe_score", "mask_iou"]
+UNPAIRED_COLUMNS = [
+    "experiment",
+    "method",
+    "direction",
+    "sampler",
+    "n_steps",
+    "stripe_score",
+    "mask_iou",
+    "cycle_error",
+]
 GROUP_COLUMNS = ["experiment", "direction", "sampler", "n_steps"]
+# The method is fixed per experiment, so grouping by it too changes no group.
+SUMMARY_GROUP_COLUMNS = ["experiment", "method", "direction", "sampler", "n_steps"]
 
 # Sampler names of the trivial baselines that `score_baselines` scores with n_steps = 0.
 BASELINE_SAMPLERS = ("identity", "mean")
@@ -218,11 +231,13 @@ def score_translations(
     experiment: str,
     task: str,
     dataset: str,
+    method: str | None = None,
 ) -> pd.DataFrame:
     """Score each translation in a sample file against its target image in the eval split.
 
     Returns one row per image with the columns in SCORE_COLUMNS, in the sample file's order.
-    `experiment`, `task` and `dataset` fill their columns. The direction, sampler and
+    `experiment`, `task`, `dataset` and `method` fill their columns; `method` defaults
+    to the task. The direction, sampler and
     n_steps come from the sample file. An unpaired eval split without counterparts has no
     target images, and the result is then an empty table.
     """
@@ -239,6 +254,7 @@ def score_translations(
 
     labels = {
         "experiment": experiment,
+        "method": method or task,
         "task": task,
         "dataset": dataset,
         "direction": translations.direction,
@@ -281,9 +297,12 @@ def score_baselines(
     dataset: str,
     direction: str,
     image_ids: Sequence[str] | None = None,
+    method: str | None = None,
 ) -> pd.DataFrame:
     """Score the two trivial baselines on the eval split, with n_steps = 0.
 
+    `method` fills the method column with the method of the experiment that the
+    baselines are scored for, and defaults to the task.
     Sampler "identity" uses the condition image itself as the translation. Sampler "mean"
     uses the per-pixel mean of the training split's target-domain images for every eval
     image. `image_ids` restricts scoring to those eval images, in that order; None scores
@@ -318,6 +337,7 @@ def score_baselines(
 
     labels = {
         "experiment": experiment,
+        "method": method or task,
         "task": task,
         "dataset": dataset,
         "direction": direction,
@@ -341,11 +361,14 @@ def _unpaired_frame(
     translation: torch.Tensor,
     train_data_path: str | os.PathLike,
     labels: dict,
+    round_trip: torch.Tensor | None = None,
 ) -> pd.DataFrame:
     """Score translations without ground truth and return one row with UNPAIRED_COLUMNS.
 
     The stripe score uses the training split's domain A images as 0 and its domain B images
-    as 1. The mask IoU compares each condition image with its translation.
+    as 1. The mask IoU compares each condition image with its translation. The cycle error
+    is the mean absolute difference, on the [0, 1] scale, between each condition image and
+    `round_trip`, its translation translated back, and NaN without one.
     """
     train = load_split(train_data_path)
     if train["a"].shape[1:] != translation.shape[1:]:
@@ -360,9 +383,25 @@ def _unpaired_frame(
         "mask_iou": float(
             np.mean([mask_iou(source, result) for source, result in zip(condition, translation)])
         ),
+        "cycle_error": float("nan"),
     }
+    if round_trip is not None:
+        if round_trip.shape != condition.shape:
+            raise ValueError(
+                f"round-trip images have shape {tuple(round_trip.shape)} but the condition images "
+                f"{tuple(condition.shape)}; rerun the translation"
+            )
+        difference = round_trip.double() - condition.double()
+        row["cycle_error"] = float(difference.abs().mean() / 255.0)
     frame = pd.DataFrame([row], columns=UNPAIRED_COLUMNS)
-    return frame.astype({"n_steps": "int64", "stripe_score": "float64", "mask_iou": "float64"})
+    return frame.astype(
+        {
+            "n_steps": "int64",
+            "stripe_score": "float64",
+            "mask_iou": "float64",
+            "cycle_error": "float64",
+        }
+    )
 
 
 def score_unpaired(
@@ -370,6 +409,7 @@ def score_unpaired(
     eval_data_path: str | os.PathLike,
     train_data_path: str | os.PathLike,
     experiment: str,
+    method: str = "cycle",
 ) -> pd.DataFrame:
     """Score a sample file of unpaired translations and return one row with UNPAIRED_COLUMNS.
 
@@ -378,6 +418,9 @@ def score_unpaired(
     translation therefore scores near 1 and a good BtoA translation near 0. `mask_iou` is the mean
     object-mask IoU between each condition image and its translation, which is near 1 when
     the translation keeps the objects' outlines. See `sdetranslate.unpaired_metrics`.
+    `cycle_error` is the mean absolute error of the round trip on the [0, 1] scale when the
+    sample file contains the translations translated back as "round_trip" (the bridge's
+    files do), and NaN otherwise. `method` fills the method column.
     """
     translations = load_translation_set(samples_path, eval_data_path)
     _warn_experiment_mismatch(samples_path, translations.experiment, experiment)
@@ -385,12 +428,17 @@ def score_unpaired(
         raise ValueError(f"sample file {samples_path} contains no images; rerun its sampling rule")
     labels = {
         "experiment": experiment,
+        "method": method,
         "direction": translations.direction,
         "sampler": translations.sampler,
         "n_steps": translations.n_steps,
     }
     frame = _unpaired_frame(
-        translations.condition, translations.translation, train_data_path, labels
+        translations.condition,
+        translations.translation,
+        train_data_path,
+        labels,
+        round_trip=_round_trip_images(samples_path, translations.image_ids),
     )
     logger.info(
         "scored %d unpaired translations from %s: stripe score %.3f, mask IoU %.3f",
@@ -402,16 +450,34 @@ def score_unpaired(
     return frame
 
 
+def _round_trip_images(samples_path: str | os.PathLike, image_ids: list[str]) -> torch.Tensor | None:
+    """Return the "round_trip" images of a sample file in the order of `image_ids`, or None."""
+    samples = load_samples(samples_path)
+    if "round_trip" not in samples:
+        return None
+    round_trip = samples["round_trip"]
+    _check_image_batch(round_trip, f"round-trip images in sample file {samples_path}")
+    recorded = [str(image_id) for image_id in samples["image_ids"]]
+    if recorded != image_ids or round_trip.shape[0] != len(image_ids):
+        raise ValueError(
+            f"round-trip images in sample file {samples_path} do not match its image ids; "
+            "rerun its translation rule"
+        )
+    return round_trip
+
+
 def score_unpaired_identity(
     eval_data_path: str | os.PathLike,
     train_data_path: str | os.PathLike,
     experiment: str,
     direction: str,
+    method: str = "cycle",
 ) -> pd.DataFrame:
     """Score the eval split's condition images as their own translations (sampler "identity").
 
-    Returns the row of `score_unpaired` with n_steps 0. Its mask IoU is 1 by construction,
-    and its stripe score shows where untranslated images lie on the scale.
+    Returns the row of `score_unpaired` with n_steps 0 and no cycle error. Its mask IoU is 1
+    by construction, and its stripe score shows where untranslated images lie on the scale.
+    `method` fills the method column.
     """
     check_direction(direction, "direction argument")
     view = direction_view(load_split(eval_data_path), direction)
@@ -420,7 +486,13 @@ def score_unpaired_identity(
             f"eval split {eval_data_path} has no {view.source_domain} images to score for "
             f"{direction}; prepare it with at least one image per domain"
         )
-    labels = {"experiment": experiment, "direction": direction, "sampler": "identity", "n_steps": 0}
+    labels = {
+        "experiment": experiment,
+        "method": method,
+        "direction": direction,
+        "sampler": "identity",
+        "n_steps": 0,
+    }
     frame = _unpaired_frame(view.condition, view.condition, train_data_path, labels)
     logger.info(
         "scored the identity baseline on %d images of %s (%s): stripe score %.3f",
@@ -442,20 +514,20 @@ def _check_columns(frame: pd.DataFrame, expected: Sequence[str], source: str) ->
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Aggregate per-image scores by experiment, direction, sampler and n_steps.
+    """Aggregate per-image scores by experiment, method, direction, sampler and n_steps.
 
     ssim_std is the population standard deviation (ddof=0), so a group of one image has
     ssim_std 0. The result has the columns in SUMMARY_COLUMNS, sorted by the group keys.
     """
     _check_columns(frame, SCORE_COLUMNS, "the score table")
-    grouped = frame.groupby(GROUP_COLUMNS, sort=True)
+    grouped = frame.groupby(SUMMARY_GROUP_COLUMNS, sort=True, dropna=False)
     summary = grouped.agg(
         n_images=("image_id", "size"),
         ssim_mean=("ssim", "mean"),
         ssim_std=("ssim", lambda values: values.std(ddof=0)),
         psnr_mean=("psnr", "mean"),
     ).reset_index()
-    summary = summary.sort_values(GROUP_COLUMNS, kind="stable").reset_index(drop=True)
+    summary = summary.sort_values(SUMMARY_GROUP_COLUMNS, kind="stable").reset_index(drop=True)
     return summary[SUMMARY_COLUMNS]
 
 

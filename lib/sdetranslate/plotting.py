@@ -1,4 +1,4 @@
-"""Figures of translations, SSIM against sampler steps, and training loss.
+"""Figures of translations, SSIM against sampler steps, unpaired scores and training loss.
 
 Each function writes one PNG at 150 dpi and the same figure as a PDF beside it, atomically. Lines differ in marker and line
 style as well as colour, so the figures stay readable in grayscale.
@@ -41,8 +41,10 @@ BASELINE_STYLES = {
     "mean": [":", (0, (1, 3)), (0, (1, 1, 4, 1))],
 }
 BASELINE_GRAYS = ["0.2", "0.5"]
-LOSS_DIRECTION_STYLES = {"loss_AtoB": "--", "loss_BtoA": ":"}
-LOSS_COLUMNS = ["step", "loss", "loss_AtoB", "loss_BtoA"]
+# Per-model loss columns: the direction models of paired and cycle-consistent training, and
+# the per-domain models of the bridge and SDEdit.
+LOSS_MODEL_STYLES = {"loss_AtoB": "--", "loss_BtoA": ":", "loss_A": "--", "loss_B": ":"}
+LOSS_COLUMNS = ["step", "loss"]
 # Inches per image cell in the image grids.
 CELL_INCHES = 1.6
 # Text of an image cell whose entry has no ground truth, such as an unpaired split without
@@ -131,11 +133,14 @@ def _load_entry(
 
 
 def _draw_row_grid(
-    groups: Sequence[_RowGroup], titles: Sequence[str], out_path: str | os.PathLike
+    groups: Sequence[_RowGroup],
+    titles: Sequence[str],
+    out_path: str | os.PathLike,
+    blank_text: str = MISSING_TARGET_TEXT,
 ) -> None:
     """Draw one row per image of each group and one column per title, and save the figure.
 
-    A None column of a group leaves its cells blank except for MISSING_TARGET_TEXT.
+    A None column of a group leaves its cells blank except for `blank_text`.
     """
     n_rows = sum(len(group.image_ids) for group in groups)
     n_columns = len(titles)
@@ -153,7 +158,7 @@ def _draw_row_grid(
         for index, image_id in enumerate(group.image_ids):
             for column, images in enumerate(group.columns):
                 if images is None:
-                    text = group.blank_texts[column] if group.blank_texts else MISSING_TARGET_TEXT
+                    text = group.blank_texts[column] if group.blank_texts else blank_text
                     _show_blank(axes[row, column], text)
                 else:
                     _show_image(axes[row, column], images[index])
@@ -513,10 +518,10 @@ def plot_training_loss(
 ) -> None:
     """Plot training loss against step, one panel per experiment, on log-scaled y axes.
 
-    The raw total loss is drawn faint with its rolling mean on top. The per-direction
-    losses are drawn as thinner smoothed lines, dashed for AtoB and dotted for BtoA.
-    `loss_csvs` maps an experiment name to its loss log. Direction columns that are all
-    empty are left out.
+    The raw total loss is drawn faint with its rolling mean on top. The per-model losses
+    are drawn as thinner smoothed lines, dashed for AtoB or domain A and dotted for BtoA or
+    domain B. `loss_csvs` maps an experiment name to its loss log. Per-model columns that
+    are missing or all empty are left out.
     """
     if not loss_csvs:
         raise ValueError("plot_training_loss needs at least one loss log, got none")
@@ -541,17 +546,21 @@ def plot_training_loss(
             markevery=max(1, len(frame) // 8),
             label="total",
         )
-        for column, style in LOSS_DIRECTION_STYLES.items():
-            if frame[column].isna().all():
+        for column, style in LOSS_MODEL_STYLES.items():
+            if column not in frame.columns or frame[column].isna().all():
                 continue
-            direction = column.removeprefix("loss_")
+            model = column.removeprefix("loss_")
+            if model in ("A", "B"):
+                label = f"domain {model}"
+            else:
+                label = _direction_text(model, direction_labels)
             axis.plot(
                 steps,
                 _smooth(frame[column]),
                 color=color,
                 linewidth=1.0,
                 linestyle=style,
-                label=_direction_text(direction, direction_labels),
+                label=label,
             )
         axis.set_title(experiment, fontsize="medium")
         axis.set_yscale("log")
@@ -602,5 +611,156 @@ def plot_sample_grid(
         f"{translations.experiment}: {translations.direction_label}, "
         f"sampler {translations.sampler}, N={translations.n_steps}"
     )
+    figure.tight_layout()
+    _save_figure(figure, out_path)
+
+
+# Text of an image cell of the comparison figure for a method that the configuration does not
+# run on that dataset.
+NOT_RUN_TEXT = "not run"
+
+
+def plot_unpaired_comparison(
+    groups: Sequence[Mapping],
+    titles: Sequence[str],
+    out_path: str | os.PathLike,
+    n_images: int = 3,
+) -> None:
+    """Plot input | one translation per method | counterpart for the first `n_images` images.
+
+    Each group is a dict with "label" (the row label), "data_path" and "samples_paths",
+    one sample file per entry of `titles` or None where that method was not run. All sample
+    files of a group must translate the same images in the same direction. The counterpart
+    (ground truth) column is shown when every group's data split has counterparts.
+    """
+    _check_image_count(n_images)
+    if not groups:
+        raise ValueError("plot_unpaired_comparison needs at least one group, got none")
+    loaded = []
+    for index, group in enumerate(groups):
+        if len(group["samples_paths"]) != len(titles):
+            raise ValueError(
+                f"group {index} ({group['label']!r}) has {len(group['samples_paths'])} sample "
+                f"files for {len(titles)} column titles; give one per title, None where not run"
+            )
+        runs = [
+            None if path is None else load_translation_set(path, group["data_path"])
+            for path in group["samples_paths"]
+        ]
+        present = [run for run in runs if run is not None]
+        if not present:
+            raise ValueError(f"group {index} ({group['label']!r}) has no sample file")
+        first = present[0]
+        for run, path in zip(runs, group["samples_paths"]):
+            if run is not None and (run.image_ids, run.direction) != (first.image_ids, first.direction):
+                raise ValueError(
+                    f"sample file {path} translates other images or another direction than the "
+                    f"other files of group {index} ({group['label']!r}); rerun its translation"
+                )
+        loaded.append((group["label"], first, runs))
+
+    with_target = all(first.target is not None for _, first, _ in loaded)
+    column_titles = ["input", *titles]
+    if with_target:
+        # Two lines, because the titles are wider than the image cells.
+        column_titles.append("counterpart\n(ground truth)")
+    row_groups = []
+    for label, first, runs in loaded:
+        count = min(n_images, len(first.image_ids))
+        columns = [first.condition]
+        columns += [None if run is None else run.translation for run in runs]
+        if with_target:
+            columns.append(first.target)
+        row_groups.append(_RowGroup(label, first.image_ids[:count], columns))
+    _draw_row_grid(row_groups, column_titles, out_path, blank_text=NOT_RUN_TEXT)
+
+
+UNPAIRED_SCORE_COLUMNS = ["experiment", "method", "direction", "sampler", "n_steps", "stripe_score", "mask_iou"]
+# Stripe score of the target domain of each direction: the training zebras score 1, the horses 0.
+TARGET_STRIPE_SCORE = {"AtoB": 1.0, "BtoA": 0.0}
+
+
+def setting_label(sampler: str, n_steps: int) -> str:
+    """Return the text of one run's setting, such as "t0 = 0.5", "NFE = 80" or "em N = 1500"."""
+    if sampler.startswith("sdedit_t"):
+        return f"t0 = {int(sampler.removeprefix('sdedit_t')) / 100:g}"
+    if sampler == "bridge":
+        return f"NFE = {n_steps}"
+    if sampler == "identity":
+        return "input"
+    return f"{sampler} N = {n_steps}"
+
+
+def plot_unpaired_tradeoff(
+    scores_csv: str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction_labels: Mapping[str, str] | None = None,
+) -> None:
+    """Plot stripe score against mask IoU, one point per experiment and setting, one panel per direction.
+
+    The stripe score measures how much a translation looks like the target domain, and the
+    mask IoU how much of the input's layout it keeps. Good translations therefore lie near
+    the target domain's stripe score (a dashed line) at a mask IoU near 1. Each point is
+    annotated with its setting (`setting_label`). The untranslated inputs (sampler
+    "identity") are drawn once per distinct value as black crosses.
+    """
+    path = Path(scores_csv)
+    if not path.is_file():
+        raise FileNotFoundError(f"unpaired score table {path} not found; rerun collect_unpaired_scores")
+    scores = pd.read_csv(path)
+    missing = [column for column in UNPAIRED_SCORE_COLUMNS if column not in scores.columns]
+    if missing:
+        raise ValueError(f"unpaired score table {path} is missing the columns {missing}")
+    if scores.empty:
+        raise ValueError(f"unpaired score table {path} has no rows; rerun collect_unpaired_scores")
+
+    directions = [direction for direction in TARGET_STRIPE_SCORE if direction in set(scores["direction"])]
+    figure, axes = plt.subplots(1, len(directions), figsize=(6.2 * len(directions), 4.8), squeeze=False)
+    experiments = list(dict.fromkeys(scores.loc[scores["sampler"] != "identity", "experiment"]))
+    for axis, direction in zip(axes[0], directions):
+        rows = scores[scores["direction"] == direction]
+        for index, experiment in enumerate(experiments):
+            runs = rows[(rows["experiment"] == experiment) & (rows["sampler"] != "identity")]
+            if runs.empty:
+                continue
+            axis.plot(
+                runs["mask_iou"],
+                runs["stripe_score"],
+                linestyle="none",
+                marker=MARKERS[index % len(MARKERS)],
+                markersize=8,
+                label=f"{runs['method'].iloc[0]} ({experiment})",
+            )
+            for _, run in runs.iterrows():
+                axis.annotate(
+                    setting_label(run["sampler"], int(run["n_steps"])),
+                    (run["mask_iou"], run["stripe_score"]),
+                    textcoords="offset points",
+                    xytext=(5, 4),
+                    fontsize="x-small",
+                )
+        identity = rows[rows["sampler"] == "identity"].round({"stripe_score": 9, "mask_iou": 9})
+        identity = identity.drop_duplicates(["stripe_score", "mask_iou"])
+        axis.plot(
+            identity["mask_iou"],
+            identity["stripe_score"],
+            linestyle="none",
+            marker="x",
+            color="black",
+            markersize=9,
+            label="input (identity)",
+        )
+        axis.axhline(
+            TARGET_STRIPE_SCORE[direction],
+            color="0.4",
+            linestyle="--",
+            linewidth=1.2,
+            label="target domain's stripe score",
+        )
+        axis.set_title(_direction_text(direction, direction_labels))
+        axis.set_xlabel("mask IoU of input and translation (faithfulness)")
+        axis.set_ylabel("stripe score (0 = domain A, 1 = domain B)")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize="x-small")
     figure.tight_layout()
     _save_figure(figure, out_path)

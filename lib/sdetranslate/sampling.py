@@ -150,9 +150,7 @@ def euler_maruyama(
     The score is evaluated at the first n_steps points of the grid from T to eps,
     so n_steps is exactly the number of network evaluations. The last update lands
     on t = eps and adds no noise, so the result is the mean of the final step.
-    x_T is drawn from the VP-SDE prior N(0, I). The times and every step's
-    coefficients are computed once before the loop, which then allocates only
-    the noise and the arithmetic of the update.
+    x_T is drawn from the VP-SDE prior N(0, I).
 
     With `checkpoint_steps` and gradients enabled, each step's activations are
     recomputed in the backward pass instead of stored, so memory keeps one step's
@@ -160,11 +158,31 @@ def euler_maruyama(
     region, so the recomputation repeats the forward pass exactly.
     """
     timesteps = time_grid(sde, n_steps, eps)
+    x = noise.randn(tuple(cond.shape[1:]), device=cond.device)
+    return integrate_reverse_sde(score_fn, sde, x, cond, timesteps, noise, checkpoint_steps)
+
+
+def integrate_reverse_sde(
+    score_fn: ScoreFn,
+    sde: VPSDE,
+    x: torch.Tensor,
+    cond: torch.Tensor,
+    timesteps: torch.Tensor,
+    noise: NoiseSource | GlobalNoise,
+    checkpoint_steps: bool = False,
+) -> torch.Tensor:
+    """Run Euler–Maruyama on the reverse-time SDE from x at timesteps[0] down the decreasing grid `timesteps`.
+
+    The score is evaluated once per step, at every time but the last, and the
+    last step adds no noise. The times and every step's coefficients are
+    computed once before the loop, which then allocates only the noise and the
+    arithmetic of the update. See `euler_maruyama` for `checkpoint_steps`.
+    """
+    n_steps = len(timesteps) - 1
     drifts, diffusions = _linear_drift_coefficients(sde, timesteps[:-1])
     dts = (timesteps[1:] - timesteps[:-1]).tolist()
     t_rows = _batch_times(timesteps, cond.shape[0], cond.device)
-    image_shape = tuple(cond.shape[1:])
-    x = noise.randn(image_shape, device=cond.device)
+    image_shape = tuple(x.shape[1:])
     use_checkpoint = checkpoint_steps and torch.is_grad_enabled()
     for index in range(n_steps):
         dt, g = dts[index], diffusions[index]
@@ -176,7 +194,7 @@ def euler_maruyama(
         else:
             x = _euler_maruyama_step(score_fn, x, cond, t_rows[index], keep, score_coeff)
         if index < n_steps - 1:
-            x = x + (g * math.sqrt(-dt)) * noise.randn(image_shape, device=cond.device)
+            x = x + (g * math.sqrt(-dt)) * noise.randn(image_shape, device=x.device)
     return x
 
 

@@ -1,9 +1,9 @@
 """Training of the two direction models, with resumable state.
 
 `run_resumable` is the resumable training loop of every trainer, the GAN
-baselines included. `fit` runs the optimization shared by the score-model
-tasks: Adam with a linear warm-up, gradient clipping, an EMA of the weights,
-a loss log and resumable state.
+baselines included. `fit` runs the optimization shared by every score-model
+task and method: Adam with a linear warm-up, gradient clipping, an EMA of the
+weights, a loss log and resumable state.
 `train_paired` gives it the paired objective, the sum of the score-matching
 losses of s_θ(b | a) for the direction A→B and s_θ(a | b) for B→A. Training
 state is saved every `checkpoint_every` steps to a folder outside the rule's
@@ -168,12 +168,17 @@ def save_score_model(
     model: NoisePredictor,
     ema: ExponentialMovingAverage,
     *,
-    direction: str,
+    name: str,
     domains: list[str],
     train_config: TrainConfig,
     step: int,
 ) -> None:
-    """Write the EMA weights of one direction's model, with what sampling needs to rebuild it."""
+    """Write the EMA weights of one model, with what sampling needs to rebuild it.
+
+    `name` is a direction ("AtoB", "BtoA") for the conditional models, stored
+    under "direction", or a domain ("A", "B") for the unconditional per-domain
+    models, stored under "domain".
+    """
     ema_model = NoisePredictor(ConditionalUNet(model.config), model.sde, model.sigma_data)
     ema_model.load_state_dict(model.state_dict())
     ema.copy_to(ema_model)
@@ -186,7 +191,7 @@ def save_score_model(
         "state_dict": {key: value.cpu() for key, value in ema_model.network.state_dict().items()},
         "sigma_data": model.sigma_data,
         "weights": "ema",
-        "direction": direction,
+        ("direction" if name in DIRECTIONS else "domain"): name,
         "domains": list(domains),
         "sde": {"name": "vpsde", "beta_min": train_config.beta_min, "beta_max": train_config.beta_max},
         "eps": train_config.eps,
@@ -383,8 +388,8 @@ def update_weights(
     for model in models.values():
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip, foreach=True)
     optimizer.step()
-    for direction, ema in emas.items():
-        ema.update(models[direction], step)
+    for name, ema in emas.items():
+        ema.update(models[name], step)
 
 
 def fit(
@@ -400,21 +405,23 @@ def fit(
     device: torch.device,
     domains: list[str],
 ) -> pd.DataFrame:
-    """Optimize both direction models and write their EMA weights and the loss log.
+    """Optimize the models jointly and write their EMA weights and the loss log.
 
-    Each step draws a batch of indices from every sampler in `samplers` and
-    passes them to `compute_losses`, which returns named scalar losses: "loss"
-    is minimized, "loss_AtoB" and "loss_BtoA" are each model's share, and any
-    other entries are logged too. When `state_dir` contains state saved under the
+    `models` maps a name to each model: the directions "AtoB" and "BtoA" for
+    the conditional models, or the domains "A" and "B" for the unconditional
+    ones. Each step draws a batch of indices from every sampler in `samplers`
+    and passes them to `compute_losses`, which returns named scalar losses:
+    "loss" is minimized, "loss_<name>" is each model's share, and any other
+    entries are logged too. When `state_dir` contains state saved under the
     same `run_id`, training continues from it. The folder is deleted once the
     outputs are written.
     """
-    missing = set(DIRECTIONS) - set(model_paths)
+    missing = set(models) - set(model_paths)
     if missing:
-        raise ValueError(f"model_paths lacks the directions {sorted(missing)}")
+        raise ValueError(f"model_paths is missing the models {sorted(missing)}")
     emas = {
-        direction: ExponentialMovingAverage(models[direction], train_config.ema_decay)
-        for direction in DIRECTIONS
+        name: ExponentialMovingAverage(model, train_config.ema_decay)
+        for name, model in models.items()
     }
     optimizer = build_optimizer(models, train_config)
 
@@ -437,8 +444,8 @@ def fit(
     for model in models.values():
         prepare_model(model, train_config.precision, device)
         model.train()
-    stateful = {f"model_{direction}": model for direction, model in models.items()}
-    stateful.update({f"ema_{direction}": ema for direction, ema in emas.items()})
+    stateful = {f"model_{name}": model for name, model in models.items()}
+    stateful.update({f"ema_{name}": ema for name, ema in emas.items()})
     stateful["optimizer"] = optimizer
     history = run_resumable(
         train_step,
@@ -452,18 +459,18 @@ def fit(
         device=device,
     )
 
-    for direction in DIRECTIONS:
+    for name in models:
         save_score_model(
-            model_paths[direction],
-            models[direction],
-            emas[direction],
-            direction=direction,
+            model_paths[name],
+            models[name],
+            emas[name],
+            name=name,
             domains=domains,
             train_config=train_config,
             step=train_config.steps,
         )
-        logger.info("wrote EMA weights of the %s model to %s", direction, model_paths[direction])
-    frame = write_loss_log(history, loss_csv, ["step", "loss", "loss_AtoB", "loss_BtoA", "lr"])
+        logger.info("wrote EMA weights of the %s model to %s", name, model_paths[name])
+    frame = write_loss_log(history, loss_csv, ["step", "loss", *(f"loss_{name}" for name in models), "lr"])
     remove_training_state(state_dir)
     return frame
 
