@@ -70,11 +70,17 @@ def with_layout_defaults(dataset):
 
 DATASETS = {dataset["name"]: with_layout_defaults(dataset) for dataset in config["datasets"]}
 EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experiments"]}
+SAMPLER_ENTRIES = {entry["name"]: entry for entry in config["sampling"]["samplers"]}
 
 
 def check_config():
     """Raise a ValueError for settings that the schema cannot express."""
-    for key, entries in (("datasets", config["datasets"]), ("experiments", config["experiments"])):
+    named_lists = (
+        ("datasets", config["datasets"]),
+        ("experiments", config["experiments"]),
+        ("sampling.samplers", config["sampling"]["samplers"]),
+    )
+    for key, entries in named_lists:
         names = [entry["name"] for entry in entries]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -109,6 +115,27 @@ def check_config():
                 f"dataset {experiment['dataset']!r} has the {layout} layout; use a dataset of the "
                 f"{experiment['task']} layout"
             )
+    check_sampler_entries()
+
+
+def check_sampler_entries():
+    """Raise a ValueError for sampler settings or NFE budgets that the sampler rejects."""
+    from sdetranslate.sampling import get_sampler
+
+    for name, entry in SAMPLER_ENTRIES.items():
+        spec = get_sampler(name)
+        settings = sampler_settings(name)
+        try:
+            spec.check_settings(settings)
+            for n_steps in entry["n_steps"]:
+                spec.nfe(n_steps, **settings)
+        except ValueError as error:
+            raise ValueError(f"config: sampling.samplers entry {name!r}: {error}") from error
+
+
+def sampler_settings(sampler):
+    """Return the keyword settings of a configured sampler, empty when the entry has none."""
+    return dict(SAMPLER_ENTRIES[sampler].get("settings") or {})
 
 
 def name_pattern(names):
@@ -119,7 +146,7 @@ def name_pattern(names):
 wildcard_constraints:
     experiment=name_pattern(EXPERIMENTS),
     direction="|".join(DIRECTIONS),
-    sampler="[a-z][a-z0-9_]*",
+    sampler=name_pattern(SAMPLER_ENTRIES),
     n_steps=r"[1-9][0-9]*",
     size=r"[1-9][0-9]*",
     role="train|eval",
@@ -201,11 +228,14 @@ def sample_grid_file(experiment, sampler, direction, n_steps):
 
 
 def evaluation_runs():
-    """Yield (experiment, sampler, direction, n_steps) for every evaluation sampling run."""
+    """Yield (experiment, sampler, direction, n_steps) for every evaluation sampling run.
+
+    n_steps is an NFE budget of the sampler's config entry.
+    """
     for experiment in EXPERIMENTS:
-        for sampler in config["sampling"]["samplers"]:
+        for sampler, entry in SAMPLER_ENTRIES.items():
             for direction in DIRECTIONS:
-                for n_steps in config["sampling"]["n_steps"]:
+                for n_steps in entry["n_steps"]:
                     yield experiment, sampler, direction, n_steps
 
 
@@ -226,10 +256,10 @@ def opposite(direction):
 def figure_runs(task):
     """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's experiments.
 
-    The figures show the largest N of the first sampler.
+    The figures show the largest budget of the first sampler.
     """
-    sampler = config["sampling"]["samplers"][0]
-    n_steps = max(config["sampling"]["n_steps"])
+    sampler = config["sampling"]["samplers"][0]["name"]
+    n_steps = max(SAMPLER_ENTRIES[sampler]["n_steps"])
     return [
         (experiment, sampler, direction, n_steps)
         for experiment in experiments_with_task(task)
@@ -254,6 +284,35 @@ def translation_figure_entries(task="paired"):
             )
         entries.append(entry)
     return entries
+
+
+def comparison_runs():
+    """Return (sampler, n_steps) of the sampler comparison's columns.
+
+    Each configured sampler contributes its smallest and largest budget.
+    """
+    runs = []
+    for sampler, entry in SAMPLER_ENTRIES.items():
+        for n_steps in sorted({min(entry["n_steps"]), max(entry["n_steps"])}):
+            runs.append((sampler, n_steps))
+    return runs
+
+
+def sampler_comparison_entries():
+    """Return the inputs of the sampler comparison figure, one entry per experiment and direction."""
+    labels = direction_labels()
+    return [
+        {
+            "label": f"{experiment}\n{labels[f'{experiment}/{direction}']}",
+            "data_path": prepared_split(experiment, "eval"),
+            "samples_paths": [
+                sample_file(experiment, sampler, direction, n_steps)
+                for sampler, n_steps in comparison_runs()
+            ],
+        }
+        for experiment in EXPERIMENTS
+        for direction in DIRECTIONS
+    ]
 
 
 def stripe_scored_experiments():
@@ -310,6 +369,9 @@ def all_outputs():
     ]
     if any(has_ground_truth(name) for name in EXPERIMENTS):
         outputs.append("results/figures/ssim_vs_steps.png")
+        outputs.append("results/figures/ssim_vs_nfe.png")
+    if EXPERIMENTS:
+        outputs.append("results/figures/sampler_comparison.png")
     if experiments_with_task("paired"):
         outputs.append("results/figures/paired_translations.png")
     if experiments_with_task("unpaired"):

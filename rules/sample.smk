@@ -18,6 +18,7 @@ rule sample:
         gpu=1,
     params:
         sampler=lambda wildcards: wildcards.sampler,
+        settings=lambda wildcards: sampler_settings(wildcards.sampler),
         n_steps=lambda wildcards: int(wildcards.n_steps),
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
@@ -46,6 +47,7 @@ rule reconstruct:
     params:
         model_direction=lambda wildcards: opposite(wildcards.direction),
         sampler=lambda wildcards: wildcards.sampler,
+        settings=lambda wildcards: sampler_settings(wildcards.sampler),
         n_steps=lambda wildcards: int(wildcards.n_steps),
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
