@@ -98,9 +98,7 @@ def test_preconditioned_zero_network_samples_gaussian_of_sigma_data():
     # With F = 0 the preconditioned prediction is the exact noise of N(0, sigma_data² I) data.
     model = NoisePredictor(ZeroNetwork(), sde, sigma_data=0.3)
     cond = torch.zeros(4000, 1, 2, 2)
-    samples = euler_maruyama(
-        get_score_fn(sde, model), sde, cond, 1000, EPS, NoiseSource(range(4000))
-    )
+    samples = euler_maruyama(get_score_fn(sde, model), sde, cond, 1000, EPS, NoiseSource(range(4000)))
     assert samples.mean().item() == pytest.approx(0.0, abs=0.01)
     assert samples.std().item() == pytest.approx(0.3, abs=0.01)
 

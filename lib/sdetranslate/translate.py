@@ -85,12 +85,12 @@ def translate_images(
         outputs.append(to_uint8(result))
     elapsed = time.monotonic() - started
     logger.info(
-        "translated %d images %s with %s %s at NFE budget %d in %.1f s "
+        "translated %d images %s with %s%s at NFE budget %d in %.1f s "
         "(%d network evaluations per image)",
         count,
         direction,
         sampler,
-        settings or "",
+        f" {settings}" if settings else "",
         n_steps,
         elapsed,
         nfe,
