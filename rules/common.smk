@@ -70,6 +70,7 @@ def with_layout_defaults(dataset):
 
 DATASETS = {dataset["name"]: with_layout_defaults(dataset) for dataset in config["datasets"]}
 EXPERIMENTS = {experiment["name"]: experiment for experiment in config["experiments"]}
+SAMPLER_ENTRIES = {entry["name"]: entry for entry in config["sampling"]["samplers"]}
 
 # GAN baselines: the task each method needs and its name in figures.
 GAN_METHODS = {"pix2pix": "paired", "cyclegan": "unpaired"}
@@ -140,7 +141,12 @@ def training_experiments():
 
 def check_config():
     """Raise a ValueError for settings that the schema cannot express."""
-    for key, entries in (("datasets", config["datasets"]), ("experiments", config["experiments"])):
+    named_lists = (
+        ("datasets", config["datasets"]),
+        ("experiments", config["experiments"]),
+        ("sampling.samplers", config["sampling"]["samplers"]),
+    )
+    for key, entries in named_lists:
         names = [entry["name"] for entry in entries]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -185,6 +191,7 @@ def check_config():
                 f"{experiment['task']} layout"
             )
         check_method_settings(experiment)
+    check_sampler_entries()
 
 
 def check_method_settings(experiment):
@@ -217,6 +224,26 @@ def check_method_settings(experiment):
             )
 
 
+def check_sampler_entries():
+    """Raise a ValueError for sampler settings or NFE budgets that the sampler rejects."""
+    from sdetranslate.sampling import get_sampler
+
+    for name, entry in SAMPLER_ENTRIES.items():
+        spec = get_sampler(name)
+        settings = sampler_settings(name)
+        try:
+            spec.check_settings(settings)
+            for n_steps in entry["n_steps"]:
+                spec.nfe(n_steps, **settings)
+        except ValueError as error:
+            raise ValueError(f"config: sampling.samplers entry {name!r}: {error}") from error
+
+
+def sampler_settings(sampler):
+    """Return the keyword settings of a configured sampler, empty when the entry has none."""
+    return dict(SAMPLER_ENTRIES[sampler].get("settings") or {})
+
+
 def name_pattern(names):
     """Return a regex matching exactly the given names, or nothing when there are none."""
     return "|".join(sorted(names)) if names else "(?!)"
@@ -225,7 +252,7 @@ def name_pattern(names):
 wildcard_constraints:
     experiment=name_pattern(EXPERIMENTS),
     direction="|".join(DIRECTIONS),
-    sampler="[a-z][a-z0-9_]*",
+    sampler=r"[A-Za-z0-9_]+",
     n_steps=r"[1-9][0-9]*",
     size=r"[1-9][0-9]*",
     role="train|eval",
@@ -337,8 +364,8 @@ def experiment_runs(name):
         return [(sdedit_sampler_name(t0), settings["n_steps"]) for t0 in settings["t0"]]
     return [
         (sampler, n_steps)
-        for sampler in config["sampling"]["samplers"]
-        for n_steps in config["sampling"]["n_steps"]
+        for sampler, entry in SAMPLER_ENTRIES.items()
+        for n_steps in entry["n_steps"]
     ]
 
 
@@ -346,6 +373,7 @@ def evaluation_runs():
     """Yield (experiment, sampler, direction, n_steps) for every evaluation translation run.
 
     A GAN experiment has one run per direction, with sampler "gan" and n_steps 1.
+    For score models n_steps is an NFE budget of the sampler's config entry.
     """
     for experiment in EXPERIMENTS:
         for sampler, n_steps in experiment_runs(experiment):
@@ -367,14 +395,19 @@ def opposite(direction):
     return "BtoA" if direction == "AtoB" else "AtoB"
 
 
+def first_sampler_run():
+    """Return (sampler, n_steps) of the run that translation figures show: the first sampler's largest budget."""
+    sampler = config["sampling"]["samplers"][0]["name"]
+    return sampler, max(SAMPLER_ENTRIES[sampler]["n_steps"])
+
+
 def figure_runs(task):
     """Return (experiment, sampler, direction, n_steps) of the figure runs of a task's conditional score models.
 
-    The figures show the largest N of the first sampler. The unpaired task's
+    The figures show the largest budget of the first sampler. The unpaired task's
     conditional experiments are those of the cycle-consistent method.
     """
-    sampler = config["sampling"]["samplers"][0]
-    n_steps = max(config["sampling"]["n_steps"])
+    sampler, n_steps = first_sampler_run()
     return [
         (experiment, sampler, direction, n_steps)
         for experiment in experiments_with_task(task)
@@ -432,6 +465,35 @@ def translation_figure_entries(task="paired"):
     return entries
 
 
+def comparison_runs():
+    """Return (sampler, n_steps) of the sampler comparison's columns.
+
+    Each configured sampler contributes its smallest and largest budget.
+    """
+    runs = []
+    for sampler, entry in SAMPLER_ENTRIES.items():
+        for n_steps in sorted({min(entry["n_steps"]), max(entry["n_steps"])}):
+            runs.append((sampler, n_steps))
+    return runs
+
+
+def sampler_comparison_entries():
+    """Return the inputs of the sampler comparison figure, one entry per experiment and direction."""
+    labels = direction_labels()
+    return [
+        {
+            "label": f"{experiment}\n{labels[f'{experiment}/{direction}']}",
+            "data_path": prepared_split(experiment, "eval"),
+            "samples_paths": [
+                sample_file(experiment, sampler, direction, n_steps)
+                for sampler, n_steps in comparison_runs()
+            ],
+        }
+        for experiment in conditional_experiments()
+        for direction in DIRECTIONS
+    ]
+
+
 def stripe_scored_experiments():
     """Return the unpaired experiments on synthetic data, whose stripes and object masks can be scored."""
     return [
@@ -473,7 +535,7 @@ def comparison_run(name):
     runs = experiment_runs(name)
     method = experiment_method(name)
     if method == "cycle":
-        return config["sampling"]["samplers"][0], max(config["sampling"]["n_steps"])
+        return first_sampler_run()
     if method == "sdedit":
         t0s = EXPERIMENTS[name]["sdedit"]["t0"]
         return runs[min(range(len(t0s)), key=lambda index: abs(t0s[index] - 0.5))]
@@ -589,7 +651,9 @@ def all_outputs():
             *figure_files("sampling_time", "memory"),
         ]
     if any(has_ground_truth(name) for name in EXPERIMENTS):
-        outputs += figure_files("ssim_vs_steps")
+        outputs += figure_files("ssim_vs_steps", "ssim_vs_nfe")
+    if conditional_experiments():
+        outputs += figure_files("sampler_comparison")
     # The translation figures show GAN baselines beside score models, so they
     # need a conditional score-model experiment of their task.
     if figure_runs("paired"):

@@ -72,6 +72,50 @@ rule plot_ssim_vs_steps:
         "../workflow_scripts/plot_ssim_vs_steps.py"
 
 
+rule plot_ssim_vs_nfe:
+    input:
+        summary="results/metrics/ssim_summary.csv",
+        code=lib_files("plotting"),
+    output:
+        png=report(
+            "results/figures/ssim_vs_nfe.png",
+            caption="../report/ssim_vs_nfe.rst",
+            category="Metrics",
+        ),
+        pdf="results/figures/ssim_vs_nfe.pdf",
+    log:
+        "logs/plots/ssim_vs_nfe.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        labels=direction_labels(),
+    script:
+        "../workflow_scripts/plot_ssim_vs_nfe.py"
+
+
+rule plot_sampler_comparison:
+    input:
+        samples=[path for entry in sampler_comparison_entries() for path in entry["samples_paths"]],
+        data=[entry["data_path"] for entry in sampler_comparison_entries()],
+        code=lib_files("plotting", "evaluation", "io"),
+    output:
+        png=report(
+            "results/figures/sampler_comparison.png",
+            caption="../report/sampler_comparison.rst",
+            category="Translations",
+        ),
+        pdf="results/figures/sampler_comparison.pdf",
+    log:
+        "logs/plots/sampler_comparison.log",
+    conda:
+        "../envs/sdetranslate.yaml"
+    params:
+        entries=sampler_comparison_entries(),
+        n_images=config["figures"]["translation_images"],
+    script:
+        "../workflow_scripts/plot_sampler_comparison.py"
+
+
 rule plot_training_loss:
     input:
         losses=expand(

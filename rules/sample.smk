@@ -13,6 +13,7 @@ rule sample:
         "results/benchmarks/sample/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     wildcard_constraints:
         experiment=name_pattern(conditional_experiments()),
+        sampler=name_pattern(SAMPLER_ENTRIES),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -22,6 +23,7 @@ rule sample:
         runtime=per_attempt(60),
     params:
         sampler=lambda wildcards: wildcards.sampler,
+        settings=lambda wildcards: sampler_settings(wildcards.sampler),
         n_steps=lambda wildcards: int(wildcards.n_steps),
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
@@ -45,6 +47,7 @@ rule reconstruct:
         "results/benchmarks/reconstruct/{experiment}/{sampler}_{direction}_n{n_steps}.tsv"
     wildcard_constraints:
         experiment=name_pattern(experiments_with_method("cycle")),
+        sampler=name_pattern(SAMPLER_ENTRIES),
     conda:
         "../envs/sdetranslate.yaml"
     threads: config["threads"]
@@ -55,6 +58,7 @@ rule reconstruct:
     params:
         model_direction=lambda wildcards: opposite(wildcards.direction),
         sampler=lambda wildcards: wildcards.sampler,
+        settings=lambda wildcards: sampler_settings(wildcards.sampler),
         n_steps=lambda wildcards: int(wildcards.n_steps),
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],

@@ -95,6 +95,7 @@ def score_frame(rows: list[tuple]) -> pd.DataFrame:
             "direction": direction,
             "sampler": sampler,
             "n_steps": n_steps,
+            "nfe": n_steps,
             "image_id": image_id,
             "ssim": ssim_value,
             "psnr": psnr_value,
@@ -108,6 +109,21 @@ def test_score_translations_columns(samples_path, eval_path):
     frame = score_translations(samples_path, eval_path, "joint", "translate", "maps")
     assert list(frame.columns) == SCORE_COLUMNS
     assert len(frame) == 2
+
+
+def test_score_translations_nfe_from_sample_file(tmp_path, eval_split, eval_path):
+    samples = make_samples(eval_split["b"][:2], ["test_000", "test_001"])
+    samples.update(sampler="ode_heun", n_steps=10, nfe=9)
+    path = tmp_path / "heun.pt"
+    torch.save(samples, path)
+    frame = score_translations(path, eval_path, "joint", "translate", "maps")
+    assert set(frame["n_steps"]) == {10}
+    assert set(frame["nfe"]) == {9}
+
+
+def test_score_translations_nfe_defaults_to_n_steps(samples_path, eval_path):
+    frame = score_translations(samples_path, eval_path, "joint", "translate", "maps")
+    assert set(frame["nfe"]) == {100}
 
 
 def test_score_translations_labels(samples_path, eval_path):

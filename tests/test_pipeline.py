@@ -38,6 +38,10 @@ DIRECTIONS = ("AtoB", "BtoA")
 N_STEPS = (2, 5)
 N_EVAL_IMAGES = 4
 SAMPLER = "em"
+# (sampler, NFE budget, NFE spent) of the tiny runs. ode_heun spends an odd number,
+# so its budget of 4 buys 2 steps that spend 3 evaluations.
+FAST_RUNS = (("dpm_solver", 3, 3), ("ode_heun", 4, 3))
+SAMPLING_RUNS = tuple((SAMPLER, n_steps, n_steps) for n_steps in N_STEPS) + FAST_RUNS
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Upper bound for one Snakemake call. A full tiny run took about a minute on 2 CPU cores.
 SNAKEMAKE_TIMEOUT_S = 600
@@ -50,6 +54,7 @@ SSIM_COLUMNS = [
     "direction",
     "sampler",
     "n_steps",
+    "nfe",
     "image_id",
     "ssim",
     "psnr",
@@ -60,6 +65,7 @@ SUMMARY_COLUMNS = [
     "direction",
     "sampler",
     "n_steps",
+    "nfe",
     "n_images",
     "ssim_mean",
     "ssim_std",
@@ -73,6 +79,8 @@ SAMPLING_DOWNSTREAM_RULES = (
     "collect_metrics",
     "plot_paired_translations",
     "plot_ssim_vs_steps",
+    "plot_ssim_vs_nfe",
+    "plot_sampler_comparison",
 )
 SAMPLING_UPSTREAM_RULES = ("generate_synthetic_maps", "prepare_paired_split", "train_paired")
 
@@ -125,7 +133,14 @@ def tiny_config(dataset: dict, experiment_name: str) -> dict:
                 },
             }
         ],
-        "sampling": {"samplers": [SAMPLER], "n_steps": list(N_STEPS), "batch_size": 4, "seed": 0},
+        "sampling": {
+            "samplers": [
+                {"name": SAMPLER, "n_steps": list(N_STEPS)},
+                *({"name": name, "n_steps": [n_steps]} for name, n_steps, _ in FAST_RUNS),
+            ],
+            "batch_size": 4,
+            "seed": 0,
+        },
         "figures": {"grid_images": 4, "translation_images": 2},
         "profiling": dict(TINY_PROFILING, enabled=False),
     }
@@ -217,8 +232,8 @@ def expected_log_files(experiment: str, dataset: str, data_logs: list[str]) -> l
     logs.append(f"logs/train/{experiment}.log")
     for direction in DIRECTIONS:
         logs.append(f"logs/score/{experiment}/baselines_{direction}.log")
-        for n_steps in N_STEPS:
-            run = f"{SAMPLER}_{direction}_n{n_steps}"
+        for sampler, n_steps, _ in SAMPLING_RUNS:
+            run = f"{sampler}_{direction}_n{n_steps}"
             logs.append(f"logs/sample/{experiment}/{run}.log")
             logs.append(f"logs/score/{experiment}/{run}.log")
             logs.append(f"logs/plots/samples/{experiment}/{run}.log")
@@ -226,6 +241,8 @@ def expected_log_files(experiment: str, dataset: str, data_logs: list[str]) -> l
         "logs/collect_metrics.log",
         "logs/plots/paired_translations.log",
         "logs/plots/ssim_vs_steps.log",
+        "logs/plots/ssim_vs_nfe.log",
+        "logs/plots/sampler_comparison.log",
         "logs/plots/training_loss.log",
     ]
     return logs
@@ -254,8 +271,9 @@ def assert_complete_run(workdir: Path, experiment: str, dataset: str, data_logs:
     assert set(ssim["experiment"]) == {experiment}
     assert set(ssim["task"]) == {"paired"}
     assert set(ssim["dataset"]) == {dataset}
+    runs = list(SAMPLING_RUNS) + [("identity", 0, 0), ("mean", 0, 0)]
     for direction in DIRECTIONS:
-        for sampler, n_steps in [(SAMPLER, n) for n in N_STEPS] + [("identity", 0), ("mean", 0)]:
+        for sampler, n_steps, nfe in runs:
             rows = ssim[
                 (ssim["direction"] == direction)
                 & (ssim["sampler"] == sampler)
@@ -265,34 +283,46 @@ def assert_complete_run(workdir: Path, experiment: str, dataset: str, data_logs:
                 len(rows) == N_EVAL_IMAGES
             ), f"{direction} {sampler} n_steps={n_steps}: {len(rows)} rows"
             assert rows["image_id"].nunique() == N_EVAL_IMAGES
-    assert len(ssim) == len(DIRECTIONS) * (len(N_STEPS) + 2) * N_EVAL_IMAGES
+            assert (rows["nfe"] == nfe).all(), f"{direction} {sampler}: nfe {set(rows['nfe'])}"
+    assert len(ssim) == len(DIRECTIONS) * len(runs) * N_EVAL_IMAGES
     assert ssim["ssim"].between(-1, 1).all()
     assert ssim["psnr"].notna().all()
 
     summary = pd.read_csv(results / "metrics" / "ssim_summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS
-    assert len(summary) == len(DIRECTIONS) * (len(N_STEPS) + 2)
+    assert len(summary) == len(DIRECTIONS) * len(runs)
     assert (summary["n_images"] == N_EVAL_IMAGES).all()
+    fast = summary[summary["sampler"].isin([name for name, _, _ in FAST_RUNS])]
+    assert sorted(zip(fast["sampler"], fast["nfe"])) == sorted(
+        (name, nfe) for name, _, nfe in FAST_RUNS for _ in DIRECTIONS
+    )
 
-    for figure in ("paired_translations", "ssim_vs_steps", "training_loss"):
+    figures = (
+        "paired_translations",
+        "ssim_vs_steps",
+        "ssim_vs_nfe",
+        "sampler_comparison",
+        "training_loss",
+    )
+    for figure in figures:
         assert_png(results / "figures" / f"{figure}.png")
     for direction in DIRECTIONS:
-        for n_steps in N_STEPS:
+        for sampler, n_steps, _ in SAMPLING_RUNS:
             assert_png(
                 results
                 / "figures"
                 / "samples"
                 / experiment
-                / f"{SAMPLER}_{direction}_n{n_steps}.png"
+                / f"{sampler}_{direction}_n{n_steps}.png"
             )
-            samples = experiment_dir / "samples" / SAMPLER / direction / f"n{n_steps}.pt"
+            samples = experiment_dir / "samples" / sampler / direction / f"n{n_steps}.pt"
             assert samples.is_file(), f"missing samples {samples}"
             benchmark = (
                 results
                 / "benchmarks"
                 / "sample"
                 / experiment
-                / f"{SAMPLER}_{direction}_n{n_steps}.tsv"
+                / f"{sampler}_{direction}_n{n_steps}.tsv"
             )
             assert benchmark.is_file(), f"missing benchmark {benchmark}"
     assert (results / "benchmarks" / "train" / f"{experiment}.tsv").is_file()
@@ -410,9 +440,9 @@ def test_pipeline_params_change_reruns_only_downstream(synthetic_run, tmp_path):
     jobs = planned_jobs(result.stdout)
     for rule in SAMPLING_DOWNSTREAM_RULES:
         assert rule in jobs, f"{rule} is not rerun after sampling.seed changed: {jobs}"
-    assert jobs["sample"] == len(DIRECTIONS) * len(N_STEPS)
-    assert jobs["score_samples"] == len(DIRECTIONS) * len(N_STEPS)
-    assert jobs["plot_sample_grid"] == len(DIRECTIONS) * len(N_STEPS)
+    assert jobs["sample"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
+    assert jobs["score_samples"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
+    assert jobs["plot_sample_grid"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
     for rule in SAMPLING_UPSTREAM_RULES + ("score_baselines", "plot_training_loss"):
         assert rule not in jobs, f"{rule} is rerun after sampling.seed changed: {jobs}"
 
@@ -556,3 +586,27 @@ def test_config_rejects_unknown_dataset_reference(tmp_path):
     assert result.returncode != 0
     assert "'no_such_dataset'" in result.stdout, output_tail(result)
     assert "not among the datasets" in result.stdout, output_tail(result)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"name": "em_denoise", "n_steps": [1]},
+            "sampling.samplers entry 'em_denoise': sampler 'em_denoise' needs an NFE budget",
+        ),
+        (
+            {"name": "dpm_solver", "n_steps": [5], "settings": {"snr": 0.1}},
+            "sampler 'dpm_solver' has no settings ['snr']",
+        ),
+    ],
+)
+def test_config_rejects_invalid_sampler_entry(tmp_path, entry, message):
+    config = tiny_config(SYNTHETIC_DATASET, "tiny_synthetic")
+    config["sampling"]["samplers"] = [entry]
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0
+    assert message in result.stdout, output_tail(result)

@@ -2,7 +2,7 @@
 
 Like test_pipeline.py, each test runs the real `snakemake` in a subprocess on the
 repository's Snakefile with a temporary working directory, and every configuration
-replaces the `datasets`, `experiments` and `sampling.n_steps` lists of config.yaml.
+replaces the `datasets`, `experiments` and `sampling.samplers` lists of config.yaml.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def unpaired_config(
     """Return a configuration with one unpaired experiment on `dataset`, sampled at `n_steps`."""
     config = tiny_config(dataset, experiment_name)
     config["experiments"] = [unpaired_experiment(experiment_name, dataset["name"])]
-    config["sampling"]["n_steps"] = list(n_steps)
+    config["sampling"]["samplers"] = [{"name": SAMPLER, "n_steps": list(n_steps)}]
     config["figures"] = {"grid_images": N_EVAL_IMAGES, "translation_images": 2}
     return config
 
@@ -211,7 +211,14 @@ def test_unpaired_synthetic_outputs(combined_run):
     results = workdir / "results"
     experiment_dir = results / "experiments" / UNPAIRED_EXPERIMENT
 
-    for figure in ("unpaired_translations", "ssim_vs_steps", "training_loss"):
+    figures = (
+        "unpaired_translations",
+        "ssim_vs_steps",
+        "ssim_vs_nfe",
+        "sampler_comparison",
+        "training_loss",
+    )
+    for figure in figures:
         assert_png(results / "figures" / f"{figure}.png")
     for direction in DIRECTIONS:
         model = experiment_dir / "models" / f"{direction}.pt"
@@ -428,9 +435,13 @@ def test_horse2zebra_archive_over_http(horse2zebra_server, tmp_path):
     assert (
         "plot_ssim_vs_steps" not in jobs
     ), f"ssim_vs_steps.png is requested without ground truth: {jobs}"
+    assert (
+        "plot_ssim_vs_nfe" not in jobs
+    ), f"ssim_vs_nfe.png is requested without ground truth: {jobs}"
     assert "collect_unpaired_scores" not in jobs, jobs
     results = tmp_path / "results"
     assert not (results / "figures" / "ssim_vs_steps.png").exists()
+    assert not (results / "figures" / "ssim_vs_nfe.png").exists()
     assert not (results / "metrics" / "unpaired_scores.csv").exists()
 
     ssim = pd.read_csv(results / "metrics" / "ssim.csv")

@@ -12,6 +12,8 @@ from sdetranslate.plotting import (
     NOT_RUN_TEXT,
     plot_paired_translations,
     plot_sample_grid,
+    plot_sampler_comparison,
+    plot_ssim_vs_nfe,
     plot_ssim_vs_steps,
     plot_training_loss,
     plot_unpaired_comparison,
@@ -86,6 +88,7 @@ def score_frame(rows: list[tuple]) -> pd.DataFrame:
             "direction": direction,
             "sampler": sampler,
             "n_steps": n_steps,
+            "nfe": n_steps,
             "image_id": image_id,
             "ssim": ssim_value,
             "psnr": psnr_value,
@@ -375,6 +378,35 @@ def test_ssim_vs_steps_only_baselines(tmp_path):
         plot_ssim_vs_steps(summary_csv, tmp_path / "ssim_vs_steps.png")
 
 
+def test_ssim_vs_nfe_png(tmp_path):
+    rows = [
+        ("joint", "AtoB", "em", n_steps, "x", 0.1 * n_steps / 100, 20.0) for n_steps in (10, 100)
+    ]
+    rows += [("joint", "AtoB", "ode_heun", n_steps, "x", 0.2, 20.0) for n_steps in (10, 50)]
+    rows.append(("joint", "AtoB", "identity", 0, "x", 0.05, 12.0))
+    frame = score_frame(rows)
+    # ode_heun spends one evaluation less than an even budget.
+    frame.loc[frame["sampler"] == "ode_heun", "nfe"] -= 1
+    summary_csv = tmp_path / "summary.csv"
+    summarize(frame).to_csv(summary_csv, index=False)
+    out = tmp_path / "figures" / "ssim_vs_nfe.png"
+    plot_ssim_vs_nfe(summary_csv, out)
+    assert_png_written(out)
+
+
+def test_ssim_vs_nfe_uses_nfe_axis(figures, tmp_path):
+    rows = [("joint", "AtoB", "ode_heun", n_steps, "x", 0.2, 20.0) for n_steps in (10, 50)]
+    frame = score_frame(rows)
+    frame["nfe"] = frame["n_steps"] - 1
+    summary_csv = tmp_path / "summary.csv"
+    summarize(frame).to_csv(summary_csv, index=False)
+    plot_ssim_vs_nfe(summary_csv, tmp_path / "ssim_vs_nfe.png")
+    (figure,) = figures
+    (axis,) = figure.axes
+    assert list(axis.lines[0].get_xdata()) == [9, 49]
+    assert "NFE" in axis.get_xlabel()
+
+
 def test_training_loss_png(tmp_path):
     steps = list(range(0, 2000, 10))
     loss_csvs = {}
@@ -642,3 +674,54 @@ def test_unpaired_tradeoff_missing_column(tmp_path):
     pd.DataFrame({"experiment": ["x"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="missing the columns"):
         plot_unpaired_tradeoff(path, tmp_path / "tradeoff.png")
+
+
+@pytest.fixture
+def comparison_paths(tmp_path):
+    """Return an em run and a dpm_solver run of the same two images, listed in opposite orders."""
+    em_images = random_images(2, torch.Generator().manual_seed(6))
+    dpm_images = random_images(2, torch.Generator().manual_seed(7))
+    em_path = save(tmp_path, "em.pt", make_samples(em_images, ["test_002", "test_000"]))
+    dpm_samples = make_samples(dpm_images, ["test_000", "test_002"])
+    dpm_samples.update(sampler="dpm_solver", n_steps=10, nfe=10)
+    return em_path, save(tmp_path, "dpm.pt", dpm_samples), dpm_images
+
+
+def test_sampler_comparison_png(tmp_path, comparison_paths, paired_path):
+    em_path, dpm_path, _ = comparison_paths
+    entry = {"label": "joint", "data_path": paired_path, "samples_paths": [em_path, dpm_path]}
+    out = tmp_path / "figures" / "sampler_comparison.png"
+    plot_sampler_comparison([entry, entry], out)
+    assert_png_written(out)
+
+
+def test_sampler_comparison_columns(figures, tmp_path, comparison_paths, paired_path):
+    em_path, dpm_path, dpm_images = comparison_paths
+    entry = {"label": "joint", "data_path": paired_path, "samples_paths": [em_path, dpm_path]}
+    plot_sampler_comparison([entry], tmp_path / "comparison.png", n_images=3)
+    (figure,) = figures
+    titles = ["input (condition)", "em, NFE 100", "dpm_solver, NFE 10", "ground truth"]
+    assert column_titles(figure) == titles
+    assert grid_shape(figure) == (2, 4)
+    # Row 0 is test_002, the first image of the first run, which dpm.pt lists second.
+    dpm_cell = figure.axes[2].images[0].get_array()
+    assert torch.equal(torch.from_numpy(dpm_cell.data).permute(2, 0, 1), dpm_images[1])
+
+
+def test_sampler_comparison_different_runs(tmp_path, comparison_paths, paired_path):
+    em_path, dpm_path, _ = comparison_paths
+    entries = [
+        {"label": "first", "data_path": paired_path, "samples_paths": [em_path, dpm_path]},
+        {"label": "second", "data_path": paired_path, "samples_paths": [dpm_path, em_path]},
+    ]
+    with pytest.raises(ValueError, match="list the same samplers and budgets"):
+        plot_sampler_comparison(entries, tmp_path / "comparison.png")
+
+
+def test_sampler_comparison_missing_image(tmp_path, comparison_paths, paired_path):
+    em_path, _, _ = comparison_paths
+    images = random_images(1, torch.Generator().manual_seed(8))
+    other_path = save(tmp_path, "other.pt", make_samples(images, ["test_003"]))
+    entry = {"label": "joint", "data_path": paired_path, "samples_paths": [em_path, other_path]}
+    with pytest.raises(ValueError, match="has no translations of the images"):
+        plot_sampler_comparison([entry], tmp_path / "comparison.png")

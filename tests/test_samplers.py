@@ -200,3 +200,12 @@ def test_heun_integrate_rejects_short_grid():
     x = torch.zeros(1, 1, 2, 2)
     with pytest.raises(ValueError, match="at least 2 times"):
         heun_integrate(gaussian_score(sde), sde, x, x, torch.tensor([1.0]))
+
+
+def test_sampler_settings_are_checked_by_name():
+    assert get_sampler("pc").setting_names == ("predictor", "n_corrector_steps", "snr")
+    assert get_sampler("ode_heun").setting_names == ("spacing",)
+    assert get_sampler("dpm_solver").setting_names == ()
+    get_sampler("pc").check_settings({"snr": 0.1})
+    with pytest.raises(ValueError, match=r"sampler 'dpm_solver' has no settings \['snr'\]"):
+        get_sampler("dpm_solver").check_settings({"snr": 0.1})

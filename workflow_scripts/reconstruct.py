@@ -11,6 +11,7 @@ reconstruct(
     experiment=snakemake.wildcards.experiment,
     direction=snakemake.params.model_direction,
     sampler=snakemake.params.sampler,
+    sampler_settings=snakemake.params.settings,
     n_steps=snakemake.params.n_steps,
     seed=snakemake.params.seed,
     batch_size=snakemake.params.batch_size,

@@ -11,6 +11,7 @@ translate_split(
     experiment=snakemake.wildcards.experiment,
     direction=snakemake.wildcards.direction,
     sampler=snakemake.params.sampler,
+    sampler_settings=snakemake.params.settings,
     n_steps=snakemake.params.n_steps,
     seed=snakemake.params.seed,
     batch_size=snakemake.params.batch_size,

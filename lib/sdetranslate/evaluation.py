@@ -2,9 +2,11 @@
 
 A score table has one row per translated image with the columns in SCORE_COLUMNS. A
 summary table has one row per (experiment, direction, sampler, n_steps) with the
-columns in SUMMARY_COLUMNS. SSIM and PSNR need a ground truth, which paired splits and
-unpaired splits with counterparts have. An unpaired score table has one row per sample
-file with the columns in UNPAIRED_COLUMNS and needs no ground truth.
+columns in SUMMARY_COLUMNS. `n_steps` is the sampler's NFE budget and `nfe` the
+score-network evaluations per image that it spent, 0 for the baselines. SSIM and PSNR
+need a ground truth, which paired splits and unpaired splits with counterparts have. An
+unpaired score table has one row per sample file with the columns in UNPAIRED_COLUMNS and
+needs no ground truth.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SCORE_COLUMNS = [
     "direction",
     "sampler",
     "n_steps",
+    "nfe",
     "image_id",
     "ssim",
     "psnr",
@@ -44,6 +47,7 @@ SUMMARY_COLUMNS = [
     "direction",
     "sampler",
     "n_steps",
+    "nfe",
     "n_images",
     "ssim_mean",
     "ssim_std",
@@ -60,8 +64,9 @@ UNPAIRED_COLUMNS = [
     "cycle_error",
 ]
 GROUP_COLUMNS = ["experiment", "direction", "sampler", "n_steps"]
-# The method is fixed per experiment, so grouping by it too changes no group.
-SUMMARY_GROUP_COLUMNS = ["experiment", "method", "direction", "sampler", "n_steps"]
+# The method is fixed per experiment and the NFE per run, so grouping by them too changes
+# no group.
+SUMMARY_GROUP_COLUMNS = ["experiment", "method", "direction", "sampler", "n_steps", "nfe"]
 
 # Sampler names of the trivial baselines that `score_baselines` scores with n_steps = 0.
 BASELINE_SAMPLERS = ("identity", "mean")
@@ -90,6 +95,7 @@ class TranslationSet:
     direction: str
     sampler: str
     n_steps: int
+    nfe: int
     domains: list[str]
     source_domain: str
     target_domain: str
@@ -184,6 +190,9 @@ def load_translation_set(
         direction=samples["direction"],
         sampler=str(samples["sampler"]),
         n_steps=int(samples["n_steps"]),
+        # NOTE: sample files without an "nfe" key count as one evaluation per step,
+        # which holds for `em`, the only sampler before the key was recorded.
+        nfe=int(samples.get("nfe", samples["n_steps"])),
         domains=view.domains,
         source_domain=view.source_domain,
         target_domain=view.target_domain,
@@ -212,7 +221,7 @@ def _score_rows(
 
 def _rows_to_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-    return frame.astype({"n_steps": "int64", "ssim": "float64", "psnr": "float64"})
+    return frame.astype({"n_steps": "int64", "nfe": "int64", "ssim": "float64", "psnr": "float64"})
 
 
 def _warn_experiment_mismatch(samples_path, recorded: str, experiment: str) -> None:
@@ -260,6 +269,7 @@ def score_translations(
         "direction": translations.direction,
         "sampler": translations.sampler,
         "n_steps": translations.n_steps,
+        "nfe": translations.nfe,
     }
     rows = _score_rows(
         translations.translation, translations.target, translations.image_ids, labels
@@ -299,7 +309,7 @@ def score_baselines(
     image_ids: Sequence[str] | None = None,
     method: str | None = None,
 ) -> pd.DataFrame:
-    """Score the two trivial baselines on the eval split, with n_steps = 0.
+    """Score the two trivial baselines on the eval split, with n_steps = nfe = 0.
 
     `method` fills the method column with the method of the experiment that the
     baselines are scored for, and defaults to the task.
@@ -342,6 +352,7 @@ def score_baselines(
         "dataset": dataset,
         "direction": direction,
         "n_steps": 0,
+        "nfe": 0,
     }
     rows = _score_rows(condition, target, image_ids, {**labels, "sampler": "identity"})
     mean_predictions = (mean_image for _ in image_ids)
@@ -516,8 +527,10 @@ def _check_columns(frame: pd.DataFrame, expected: Sequence[str], source: str) ->
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Aggregate per-image scores by experiment, method, direction, sampler and n_steps.
 
-    ssim_std is the population standard deviation (ddof=0), so a group of one image has
-    ssim_std 0. The result has the columns in SUMMARY_COLUMNS, sorted by the group keys.
+    Rows of one group share their `nfe`, since it follows from the sampler and its
+    budget, and the summary keeps it as a column. ssim_std is the population standard
+    deviation (ddof=0), so a group of one image has ssim_std 0. The result has the
+    columns in SUMMARY_COLUMNS, sorted by the group keys.
     """
     _check_columns(frame, SCORE_COLUMNS, "the score table")
     grouped = frame.groupby(SUMMARY_GROUP_COLUMNS, sort=True, dropna=False)

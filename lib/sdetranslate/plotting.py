@@ -1,4 +1,4 @@
-"""Figures of translations, SSIM against sampler steps, unpaired scores and training loss.
+"""Figures of translations, SSIM against sampler steps and NFE, unpaired scores and training loss.
 
 Each function writes one PNG at 150 dpi and the same figure as a PDF beside it, atomically. Lines differ in marker and line
 style as well as colour, so the figures stay readable in grayscale.
@@ -174,7 +174,9 @@ def _draw_row_grid(
     _save_figure(figure, out_path)
 
 
-def label_figure_entries(entries: Sequence[Mapping], direction_labels: Mapping[str, str]) -> list[dict]:
+def label_figure_entries(
+    entries: Sequence[Mapping], direction_labels: Mapping[str, str]
+) -> list[dict]:
     """Add a row label such as "experiment / satellite → map / N = 1500" to each figure entry.
 
     Each entry has "experiment", "direction" and "n_steps"; `direction_labels`
@@ -271,6 +273,76 @@ def plot_paired_translations(
             columns.append(translations.target)
         groups.append(_RowGroup(label, translations.image_ids[:count], columns, blank_texts))
     _draw_row_grid(groups, titles, out_path)
+
+
+def _select_images(
+    translations: TranslationSet, image_ids: Sequence[str], samples_path
+) -> torch.Tensor:
+    """Return the translations of `image_ids` from a loaded sample file, in that order."""
+    position = {image_id: index for index, image_id in enumerate(translations.image_ids)}
+    missing = [image_id for image_id in image_ids if image_id not in position]
+    if missing:
+        raise ValueError(
+            f"sample file {samples_path} has no translations of the images {missing}; "
+            "sample the same evaluation split for every run of the figure"
+        )
+    return translations.translation[[position[image_id] for image_id in image_ids]]
+
+
+def plot_sampler_comparison(
+    entries: Sequence[Mapping], out_path: str | os.PathLike, n_images: int = 3
+) -> None:
+    """Plot input | one translation per sampling run | ground truth for the same images.
+
+    Each entry is a dict with "label", "data_path" and "samples_paths", the sample
+    files of one experiment and direction. Its rows show the first `n_images` images
+    of the first sample file and every file's translations of them. Column titles
+    such as "dpm_solver, NFE 9" come from the sample files, so all entries must list
+    runs of the same samplers and budgets in the same order. The ground truth column
+    is left out when no entry has a ground truth.
+    """
+    _check_image_count(n_images)
+    if not entries:
+        raise ValueError("plot_sampler_comparison needs at least one entry, got none")
+
+    run_titles = None
+    loaded = []
+    for index, entry in enumerate(entries):
+        missing = [key for key in ("label", "data_path", "samples_paths") if key not in entry]
+        if missing:
+            raise ValueError(f"entry {index} ({entry!r}) is missing the keys {missing}")
+        if not entry["samples_paths"]:
+            raise ValueError(f"entry {index} ({entry['label']!r}) lists no sample files")
+        runs = [load_translation_set(path, entry["data_path"]) for path in entry["samples_paths"]]
+        titles = [f"{run.sampler}, NFE {run.nfe}" for run in runs]
+        keys = [(run.sampler, run.n_steps) for run in runs]
+        if run_titles is None:
+            run_titles, first_keys = titles, keys
+        elif keys != first_keys:
+            raise ValueError(
+                f"entry {index} ({entry['label']!r}) has the runs {keys}, but entry 0 has "
+                f"{first_keys}; list the same samplers and budgets for every entry"
+            )
+        loaded.append((entry, runs))
+
+    with_target = any(runs[0].target is not None for _, runs in loaded)
+    column_titles = ["input (condition)", *run_titles]
+    if with_target:
+        column_titles.append("ground truth")
+
+    groups = []
+    for entry, runs in loaded:
+        first = runs[0]
+        image_ids = first.image_ids[:n_images]
+        if not image_ids:
+            raise ValueError(f"sample file {entry['samples_paths'][0]} contains no images")
+        columns = [first.condition[: len(image_ids)]]
+        for run, path in zip(runs, entry["samples_paths"]):
+            columns.append(_select_images(run, image_ids, path))
+        if with_target:
+            columns.append(None if first.target is None else first.target[: len(image_ids)])
+        groups.append(_RowGroup(entry["label"], list(image_ids), columns))
+    _draw_row_grid(groups, column_titles, out_path)
 
 
 def _load_reconstruction(
@@ -386,7 +458,7 @@ def plot_ssim_vs_steps(
     out_path: str | os.PathLike,
     direction_labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Plot mean SSIM (± std) against sampler steps N, with the baselines as horizontal lines.
+    """Plot mean SSIM (± std) against the budget n_steps, with the baselines as horizontal lines.
 
     Draws one line per (experiment, direction, sampler) for every sampler except the
     baselines "identity" and "mean" and the GAN sampler "gan". Each baseline gets one
@@ -395,16 +467,48 @@ def plot_ssim_vs_steps(
     at its SSIM, because a GAN translates in one network evaluation whatever N is.
     `direction_labels` maps "AtoB"/"BtoA" to legend text such as "satellite → map".
     """
+    _plot_ssim_curves(
+        summary_csv, out_path, "n_steps", "sampler steps N (log scale)", direction_labels
+    )
+
+
+def plot_ssim_vs_nfe(
+    summary_csv: str | os.PathLike,
+    out_path: str | os.PathLike,
+    direction_labels: Mapping[str, str] | None = None,
+) -> None:
+    """Plot mean SSIM (± std) against the network evaluations (NFE) each sampler spent.
+
+    The lines and baselines are those of `plot_ssim_vs_steps`, so samplers of
+    different cost per step share one x axis.
+    """
+    _plot_ssim_curves(
+        summary_csv,
+        out_path,
+        "nfe",
+        "score-network evaluations (NFE) per image (log scale)",
+        direction_labels,
+    )
+
+
+def _plot_ssim_curves(
+    summary_csv: str | os.PathLike,
+    out_path: str | os.PathLike,
+    x_column: str,
+    x_label: str,
+    direction_labels: Mapping[str, str] | None,
+) -> None:
     summary = _read_summary(summary_csv)
     is_baseline = summary["sampler"].isin(BASELINE_SAMPLERS)
     is_gan = summary["sampler"] == GAN_SAMPLER
     models = summary[~is_baseline & ~is_gan]
-    not_positive = models["n_steps"] <= 0
+    not_positive = models[x_column] <= 0
     if not_positive.any():
         logger.warning(
-            "skipping %d rows of %s with n_steps <= 0, which a log axis cannot show",
+            "skipping %d rows of %s with %s <= 0, which a log axis cannot show",
             int(not_positive.sum()),
             summary_csv,
+            x_column,
         )
         models = models[~not_positive]
     if models.empty and not is_gan.any():
@@ -417,12 +521,12 @@ def plot_ssim_vs_steps(
     several_samplers = models["sampler"].nunique() > 1
     line_groups = models.groupby(["experiment", "direction", "sampler"], sort=True)
     for index, ((experiment, direction, sampler), group) in enumerate(line_groups):
-        group = group.sort_values("n_steps")
+        group = group.sort_values(x_column)
         label = f"{experiment}, {_direction_text(direction, direction_labels)}"
         if several_samplers:
             label += f", {sampler}"
         axis.errorbar(
-            group["n_steps"],
+            group[x_column],
             group["ssim_mean"],
             yerr=group["ssim_std"],
             marker=MARKERS[index % len(MARKERS)],
@@ -447,7 +551,7 @@ def plot_ssim_vs_steps(
     if models.empty:
         axis.set_xlim(1, 10)
     axis.set_xscale("log")
-    axis.set_xlabel("sampler steps N (log scale)")
+    axis.set_xlabel(x_label)
     axis.set_ylabel("SSIM, mean ± std over images")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
@@ -527,9 +631,7 @@ def plot_training_loss(
         raise ValueError("plot_training_loss needs at least one loss log, got none")
 
     # One panel per experiment: runs differ in length and in which terms their total sums.
-    figure, axes = plt.subplots(
-        len(loss_csvs), 1, figsize=(7, 3.2 * len(loss_csvs)), squeeze=False
-    )
+    figure, axes = plt.subplots(len(loss_csvs), 1, figsize=(7, 3.2 * len(loss_csvs)), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, (experiment, path) in enumerate(loss_csvs.items()):
         axis = axes[index, 0]

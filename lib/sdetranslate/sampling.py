@@ -15,9 +15,10 @@ times in either direction, so the same code encodes data into a latent
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.utils.checkpoint
@@ -72,6 +73,20 @@ class SamplerSpec:
     fn: Sampler
     nfe: NfeCount
 
+    @property
+    def setting_names(self) -> tuple[str, ...]:
+        """Names of the keyword settings that `fn` takes after its six positional arguments."""
+        return tuple(list(inspect.signature(self.fn).parameters)[6:])
+
+    def check_settings(self, settings: Mapping[str, object]) -> None:
+        """Raise ValueError naming any key of `settings` that this sampler does not take."""
+        unknown = sorted(set(settings) - set(self.setting_names))
+        if unknown:
+            accepted = ", ".join(self.setting_names) or "none"
+            raise ValueError(
+                f"sampler {self.name!r} has no settings {unknown}; its settings are: {accepted}"
+            )
+
 
 SAMPLERS: dict[str, SamplerSpec] = {}
 
@@ -84,7 +99,7 @@ def _check_budget(name: str, n_steps: int, minimum: int) -> None:
 
 
 def register_sampler(name: str, nfe: NfeCount | None = None) -> Callable[[Sampler], Sampler]:
-    """Register a sampler under `name`. Without `nfe`, it costs one evaluation per unit of budget."""
+    """Register a sampler under `name`. Without `nfe`, it costs one NFE per unit of budget."""
 
     def one_nfe_per_step(n_steps: int, **settings) -> int:
         _check_budget(name, n_steps, 1)
@@ -199,7 +214,7 @@ def integrate_reverse_sde(
 
 
 def _batch_times(timesteps: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """Return the grid as float32 rows [len(timesteps), batch_size], one row per time, for the network."""
+    """Return the grid as float32 rows [len(timesteps), batch_size] of network inputs."""
     rows = timesteps.to(device=device, dtype=torch.float32)[:, None]
     return rows.repeat(1, batch_size)
 
@@ -294,12 +309,15 @@ def predictor_corrector(
     n_corrector_steps: int = 1,
     snr: float = 0.16,
 ) -> torch.Tensor:
-    """Sample the reverse-time SDE with a predictor and Langevin corrector steps (Song et al., ICLR 2021).
+    """Sample the reverse-time SDE with predictor and Langevin corrector steps.
+
+    This is the predictor-corrector sampler of Song et al., "Score-Based Generative
+    Modeling through Stochastic Differential Equations" (ICLR 2021).
 
     The budget buys K = n_steps // (1 + n_corrector_steps) steps on the grid from T
     to eps. At each grid time t_i the corrector first runs `n_corrector_steps`
     Langevin steps x += ε s + √(2ε) z with ε = 2 a_i (snr ‖z‖ / ‖s‖)², where the
-    norms are taken per image and a_i = (α_{t_i} / α_{t_i+1})² is one minus the
+    norms are taken per image and a_i = (α_{t_i} / α_{t_{i+1}})² is one minus the
     discrete β of the step. Then the predictor moves to t_{i+1}:
     `euler_maruyama` with one Euler–Maruyama step of the reverse SDE, or
     `reverse_diffusion` with x = (2 - √(1 - b)) x + b s + √b z, b = 1 - a_i. As
@@ -308,7 +326,8 @@ def predictor_corrector(
     n_grid_steps = _pc_steps(n_steps, predictor, n_corrector_steps, snr)
     timesteps = time_grid(sde, n_grid_steps, eps).double()
     log_alpha = sde.log_mean_coeff(timesteps)
-    # a_i = 1 - b_i: the square of α_{t_i} / α_{t_{i+1}} is the exact one-step decay of the VP-SDE.
+    # Forward in time, the VP-SDE maps x_{t_{i+1}} to √a_i x_{t_{i+1}} plus noise of variance
+    # 1 - a_i, so b_i = 1 - a_i is the discrete β of the step.
     decay = torch.exp(2.0 * (log_alpha[:-1] - log_alpha[1:]))
     if predictor == "euler_maruyama":
         beta = sde.beta(timesteps[:-1])
@@ -384,7 +403,9 @@ def heun_integrate(
     timesteps: torch.Tensor,
     euler_last_step: bool = False,
 ) -> torch.Tensor:
-    """Integrate the probability-flow ODE dx/dt = f(x, t) - ½ g(t)² s_θ(x, c, t) along `timesteps` with Heun's method.
+    """Integrate the probability-flow ODE along `timesteps` with Heun's method.
+
+    The ODE is dx/dt = f(x, t) - ½ g(t)² s_θ(x, c, t).
 
     `timesteps` may increase (encoding, towards T) or decrease (decoding, towards
     eps). Each step costs 2 NFE, and with `euler_last_step` the last step is a

@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -40,23 +41,32 @@ def translate_images(
     batch_size: int,
     device: torch.device,
     out_path: str | Path,
+    sampler_settings: Mapping[str, Any] | None = None,
     precision: str = "fp32",
 ) -> dict:
     """Translate uint8 condition images [N, 3, H, W] with a trained model and write the results as uint8.
 
-    Image i is translated with noise seeded by (seed, i), so the result does not
-    depend on `batch_size`. Sampling runs under `torch.inference_mode` with the
-    EMA weights stored in the model file, at `precision` (see
-    `sdetranslate.precision`). The output file records `names` as the image ids.
+    `n_steps` is the sampler's NFE budget and `sampler_settings` its keyword
+    settings, such as pc's `snr`. Image i is translated with noise seeded by
+    (seed, i), so the result does not depend on `batch_size`. Sampling runs under
+    `torch.inference_mode` with the EMA weights stored in the model file, at
+    `precision` (see `sdetranslate.precision`). The output file records `names`
+    as the image ids and the NFE spent per image.
     """
     sampler_spec = get_sampler(sampler)
+    settings = dict(sampler_settings or {})
+    sampler_spec.check_settings(settings)
+    nfe = sampler_spec.nfe(n_steps, **settings)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     model, meta = load_score_model(model_path, device)
     if meta["direction"] != direction:
         raise ValueError(f"{model_path} contains the {meta['direction']} model, not {direction}")
     logger.info(
-        "sampling with the %s weights of %s (trained for %d steps)", meta["weights"], model_path, meta["step"]
+        "sampling with the %s weights of %s (trained for %d steps)",
+        meta["weights"],
+        model_path,
+        meta["step"],
     )
     sde = VPSDE(meta["sde"]["beta_min"], meta["sde"]["beta_max"])
     eps = float(meta["eps"])
@@ -67,22 +77,27 @@ def translate_images(
     started = time.monotonic()
     count = len(names)
     batches = range(0, count, batch_size)
-    for start in tqdm(batches, desc=f"{sampler} N={n_steps} {direction}", file=sys.stderr, mininterval=5.0):
+    progress = tqdm(
+        batches, desc=f"{sampler} NFE={nfe} {direction}", file=sys.stderr, mininterval=5.0
+    )
+    for start in progress:
         stop = min(start + batch_size, count)
         cond = to_model_range(cond_images[start:stop]).to(device)
         noise = NoiseSource([image_seed(seed, index) for index in range(start, stop)])
         with torch.inference_mode(), autocast(precision, device):
-            result = sampler_spec.fn(score_fn, sde, cond, n_steps, eps, noise)
+            result = sampler_spec.fn(score_fn, sde, cond, n_steps, eps, noise, **settings)
         outputs.append(to_uint8(result))
     elapsed = time.monotonic() - started
     logger.info(
-        "translated %d images %s with %s at N=%d in %.1f s (%d network evaluations per image)",
+        "translated %d images %s with %s%s at NFE budget %d in %.1f s "
+        "(%d network evaluations per image)",
         count,
         direction,
         sampler,
+        f" {settings}" if settings else "",
         n_steps,
         elapsed,
-        sampler_spec.nfe(n_steps),
+        nfe,
     )
     payload = {
         "images": torch.cat(outputs),
@@ -91,6 +106,8 @@ def translate_images(
         "direction": direction,
         "sampler": sampler,
         "n_steps": int(n_steps),
+        "nfe": int(nfe),
+        "sampler_settings": settings,
         "seed": int(seed),
         "seconds": float(elapsed),
         "precision": precision,
