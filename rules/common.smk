@@ -335,12 +335,13 @@ def sample_file(experiment, sampler, direction, n_steps):
     return f"{experiment_dir(experiment)}/samples/{sampler}/{direction}/n{n_steps}.pt"
 
 
-def score_file(experiment, sampler, direction, n_steps):
-    return f"{experiment_dir(experiment)}/scores/{sampler}/{direction}/n{n_steps}.csv"
-
-
-def sample_grid_file(experiment, sampler, direction, n_steps):
-    return f"results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png"
+def sample_grids(experiment):
+    """Return the sample grids of an experiment: each run's sample file and the grid's PNG name."""
+    return [
+        {"samples": sample_file(*run), "name": f"{run[1]}_{run[2]}_n{run[3]}.png"}
+        for run in evaluation_runs()
+        if run[0] == experiment
+    ]
 
 
 def experiment_runs(name):
@@ -381,14 +382,13 @@ def evaluation_runs():
                 yield experiment, sampler, direction, n_steps
 
 
+def experiment_sample_files(experiment):
+    """Return the sample files of every evaluation run of an experiment."""
+    return [sample_file(*run) for run in evaluation_runs() if run[0] == experiment]
+
+
 def score_files():
-    runs = [score_file(*run) for run in evaluation_runs()]
-    baselines = [
-        f"{experiment_dir(experiment)}/scores/baselines/{direction}.csv"
-        for experiment in EXPERIMENTS
-        for direction in DIRECTIONS
-    ]
-    return runs + baselines
+    return [f"{experiment_dir(experiment)}/scores.csv" for experiment in EXPERIMENTS]
 
 
 def opposite(direction):
@@ -504,17 +504,10 @@ def stripe_scored_experiments():
 
 
 def unpaired_score_files():
-    runs = [
-        f"{experiment_dir(experiment)}/unpaired_scores/{sampler}/{direction}/n{n_steps}.csv"
-        for experiment, sampler, direction, n_steps in evaluation_runs()
-        if experiment in stripe_scored_experiments()
-    ]
-    identity = [
-        f"{experiment_dir(experiment)}/unpaired_scores/identity/{direction}.csv"
+    return [
+        f"{experiment_dir(experiment)}/unpaired_scores.csv"
         for experiment in stripe_scored_experiments()
-        for direction in DIRECTIONS
     ]
-    return runs + identity
 
 
 # Columns of unpaired_comparison.png: the unpaired methods in order, with their titles.
@@ -668,9 +661,7 @@ def all_outputs():
     for dataset in sorted({experiment["dataset"] for experiment in EXPERIMENTS.values()}):
         outputs.append(f"results/datasets/{dataset}/manifest.csv")
         outputs.append(f"results/datasets/{dataset}/rejected.csv")
-    for run in evaluation_runs():
-        grid = sample_grid_file(*run)
-        outputs += [grid, grid.removesuffix(".png") + ".pdf"]
+    outputs += [f"results/figures/samples/{experiment}" for experiment in EXPERIMENTS]
     return outputs
 
 

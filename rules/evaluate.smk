@@ -1,31 +1,13 @@
-rule score_samples:
+rule score_experiment:
     input:
-        samples="results/experiments/{experiment}/samples/{sampler}/{direction}/n{n_steps}.pt",
-        data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
-        code=lib_files("evaluation", "metrics", "io"),
-    output:
-        "results/experiments/{experiment}/scores/{sampler}/{direction}/n{n_steps}.csv",
-    log:
-        "logs/score/{experiment}/{sampler}_{direction}_n{n_steps}.log",
-    conda:
-        "../envs/sdetranslate.yaml"
-    params:
-        task=lambda wildcards: EXPERIMENTS[wildcards.experiment]["task"],
-        dataset=lambda wildcards: EXPERIMENTS[wildcards.experiment]["dataset"],
-        method=lambda wildcards: experiment_method(wildcards.experiment),
-    script:
-        "../workflow_scripts/score_samples.py"
-
-
-rule score_baselines:
-    input:
+        samples=lambda wildcards: experiment_sample_files(wildcards.experiment),
         eval=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
         train=lambda wildcards: prepared_split(wildcards.experiment, "train"),
         code=lib_files("evaluation", "metrics", "io"),
     output:
-        "results/experiments/{experiment}/scores/baselines/{direction}.csv",
+        "results/experiments/{experiment}/scores.csv",
     log:
-        "logs/score/{experiment}/baselines_{direction}.log",
+        "logs/score/{experiment}.log",
     conda:
         "../envs/sdetranslate.yaml"
     params:
@@ -33,7 +15,7 @@ rule score_baselines:
         dataset=lambda wildcards: EXPERIMENTS[wildcards.experiment]["dataset"],
         method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
-        "../workflow_scripts/score_baselines.py"
+        "../workflow_scripts/score_experiment.py"
 
 
 rule collect_metrics:
@@ -55,39 +37,22 @@ rule collect_metrics:
         "../workflow_scripts/collect_metrics.py"
 
 
-rule score_unpaired:
+rule score_unpaired_experiment:
     input:
-        samples="results/experiments/{experiment}/samples/{sampler}/{direction}/n{n_steps}.pt",
+        samples=lambda wildcards: experiment_sample_files(wildcards.experiment),
         eval=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
         train=lambda wildcards: prepared_split(wildcards.experiment, "train"),
         code=lib_files("evaluation", "unpaired_metrics", "splits", "io"),
     output:
-        "results/experiments/{experiment}/unpaired_scores/{sampler}/{direction}/n{n_steps}.csv",
+        "results/experiments/{experiment}/unpaired_scores.csv",
     log:
-        "logs/score_unpaired/{experiment}/{sampler}_{direction}_n{n_steps}.log",
+        "logs/score_unpaired/{experiment}.log",
     conda:
         "../envs/sdetranslate.yaml"
     params:
         method=lambda wildcards: experiment_method(wildcards.experiment),
     script:
-        "../workflow_scripts/score_unpaired.py"
-
-
-rule score_unpaired_identity:
-    input:
-        eval=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
-        train=lambda wildcards: prepared_split(wildcards.experiment, "train"),
-        code=lib_files("evaluation", "unpaired_metrics", "splits", "io"),
-    output:
-        "results/experiments/{experiment}/unpaired_scores/identity/{direction}.csv",
-    log:
-        "logs/score_unpaired/{experiment}/identity_{direction}.log",
-    conda:
-        "../envs/sdetranslate.yaml"
-    params:
-        method=lambda wildcards: experiment_method(wildcards.experiment),
-    script:
-        "../workflow_scripts/score_unpaired_identity.py"
+        "../workflow_scripts/score_unpaired_experiment.py"
 
 
 rule collect_unpaired_scores:

@@ -1,30 +1,27 @@
-rule plot_sample_grid:
+rule plot_sample_grids:
     input:
-        samples="results/experiments/{experiment}/samples/{sampler}/{direction}/n{n_steps}.pt",
+        samples=lambda wildcards: [grid["samples"] for grid in sample_grids(wildcards.experiment)],
         data=lambda wildcards: prepared_split(wildcards.experiment, "eval"),
         code=lib_files("plotting", "io"),
     output:
-        png=report(
-            "results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.png",
+        report(
+            directory("results/figures/samples/{experiment}"),
+            patterns=["{run}.png"],
             caption="../report/sample_grid.rst",
             category="Sample grids",
             subcategory="{experiment}",
-            labels={
-                "sampler": "{sampler}",
-                "direction": "{direction}",
-                "N": "{n_steps}",
-            },
         ),
-        pdf="results/figures/samples/{experiment}/{sampler}_{direction}_n{n_steps}.pdf",
     log:
-        "logs/plots/samples/{experiment}/{sampler}_{direction}_n{n_steps}.log",
+        "logs/plots/samples/{experiment}.log",
     conda:
         "../envs/sdetranslate.yaml"
     params:
+        grids=lambda wildcards: [
+            (grid["samples"], grid["name"]) for grid in sample_grids(wildcards.experiment)
+        ],
         n_images=config["figures"]["grid_images"],
-        label=lambda wildcards: direction_labels()[f"{wildcards.experiment}/{wildcards.direction}"],
     script:
-        "../workflow_scripts/plot_sample_grid.py"
+        "../workflow_scripts/plot_sample_grids.py"
 
 
 rule plot_paired_translations:

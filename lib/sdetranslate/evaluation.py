@@ -635,3 +635,61 @@ def write_unpaired_scores(
     save_dataframe_csv(scores, out_path)
     logger.info("wrote %d unpaired scores from %d tables to %s", len(scores), len(frames), out_path)
     return scores
+
+
+def score_experiment(
+    samples_paths: Sequence[str | os.PathLike],
+    eval_data_path: str | os.PathLike,
+    train_data_path: str | os.PathLike,
+    *,
+    experiment: str,
+    task: str,
+    dataset: str,
+    method: str,
+    directions: Sequence[str],
+    out_path: str | os.PathLike,
+) -> pd.DataFrame:
+    """Score every sample file of an experiment and the identity and mean baselines of each direction,
+    and write the rows, in SCORE_COLUMNS, to `out_path`.
+
+    One table per experiment keeps the workflow at one scoring job per experiment
+    instead of one per run. Splits without ground truth give an empty table.
+    """
+    settings = dict(experiment=experiment, task=task, dataset=dataset, method=method)
+    frames = [score_translations(path, eval_data_path, **settings) for path in samples_paths]
+    frames += [
+        score_baselines(eval_data_path, train_data_path, direction=direction, **settings)
+        for direction in directions
+    ]
+    scores = pd.concat([frame for frame in frames if not frame.empty] or [_rows_to_frame([])], ignore_index=True)
+    save_dataframe_csv(scores[SCORE_COLUMNS], out_path)
+    logger.info("scored %d sample files and %d baselines of %s", len(samples_paths), len(directions), experiment)
+    return scores
+
+
+def score_unpaired_experiment(
+    samples_paths: Sequence[str | os.PathLike],
+    eval_data_path: str | os.PathLike,
+    train_data_path: str | os.PathLike,
+    *,
+    experiment: str,
+    method: str,
+    directions: Sequence[str],
+    out_path: str | os.PathLike,
+) -> pd.DataFrame:
+    """Compute the stripe score and mask IoU of every sample file of an unpaired experiment and of
+    the untranslated inputs of each direction, and write the rows, in UNPAIRED_COLUMNS, to `out_path`."""
+    frames = [
+        score_unpaired(path, eval_data_path, train_data_path, experiment=experiment, method=method)
+        for path in samples_paths
+    ]
+    frames += [
+        score_unpaired_identity(
+            eval_data_path, train_data_path, experiment=experiment, direction=direction, method=method
+        )
+        for direction in directions
+    ]
+    scores = pd.concat(frames, ignore_index=True)[UNPAIRED_COLUMNS]
+    save_dataframe_csv(scores, out_path)
+    logger.info("scored %d unpaired sample files of %s", len(samples_paths), experiment)
+    return scores

@@ -27,7 +27,7 @@ from sdetranslate.evaluation import (  # noqa: E402
     load_samples,
     load_translation_set,
 )
-from sdetranslate.io import atomic_path  # noqa: E402
+from sdetranslate.io import atomic_directory, atomic_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -866,3 +866,21 @@ def plot_unpaired_tradeoff(
         axis.legend(fontsize="x-small")
     figure.tight_layout()
     _save_figure(figure, out_path)
+
+
+def plot_sample_grids(
+    grids: Sequence[tuple[str | os.PathLike, str]],
+    data_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    n_images: int = 8,
+) -> None:
+    """Write the sample grid of each (sample file, PNG file name) pair into the folder `out_dir`.
+
+    Each grid is drawn by `plot_sample_grid`, with its PDF beside it. The folder
+    appears complete or not at all.
+    """
+    if not grids:
+        raise ValueError("plot_sample_grids needs at least one sample file, got none")
+    with atomic_directory(out_dir) as tmp:
+        for samples_path, name in grids:
+            plot_sample_grid(samples_path, data_path, Path(tmp) / name, n_images=n_images)
