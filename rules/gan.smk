@@ -19,6 +19,8 @@ rule train_pix2pix:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
     params:
         image_size=lambda wildcards: EXPERIMENTS[wildcards.experiment]["image_size"],
         training=lambda wildcards: gan_training_settings(wildcards.experiment),
@@ -50,6 +52,8 @@ rule train_cyclegan:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
     params:
         image_size=lambda wildcards: EXPERIMENTS[wildcards.experiment]["image_size"],
         training=lambda wildcards: gan_training_settings(wildcards.experiment),
@@ -82,6 +86,8 @@ rule translate_gan:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         seed=config["sampling"]["seed"],
         device=config["device"],

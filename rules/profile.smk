@@ -16,6 +16,8 @@ rule profile_sampling_time:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         profiling=config["profiling"],
         sde=config["sde"],
@@ -44,6 +46,8 @@ rule profile_memory:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
     params:
         profiling=config["profiling"],
         sde=config["sde"],

@@ -101,6 +101,8 @@ rule translate_bridge:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         encode_nfe=lambda wildcards: EXPERIMENTS[wildcards.experiment]["bridge"]["encode_nfe"],
         decode_nfe=lambda wildcards: EXPERIMENTS[wildcards.experiment]["bridge"]["decode_nfe"],
@@ -129,6 +131,8 @@ rule translate_sdedit:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(4000),
+        runtime=per_attempt(60),
     params:
         # The path gives t0 in hundredths, as sdetranslate.bridges.sdedit_sampler_name writes it.
         t0=lambda wildcards: int(wildcards.t0) / 100,

@@ -109,6 +109,8 @@ rule train_domain_models:
     threads: config["threads"]
     resources:
         gpu=1,
+        mem_mb=per_attempt(8000),
+        runtime=per_attempt(120),
     params:
         model=lambda wildcards: model_settings(EXPERIMENTS[wildcards.experiment]),
         sigma_data=lambda wildcards: EXPERIMENTS[wildcards.experiment]["model"]["sigma_data"],

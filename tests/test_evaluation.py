@@ -10,6 +10,7 @@ from sdetranslate.evaluation import (
     mean_target_image,
     score_baselines,
     score_translations,
+    score_experiment,
     score_unpaired,
     score_unpaired_identity,
     summarize,
@@ -233,6 +234,26 @@ def test_score_baselines_size_mismatch_raises(tmp_path, eval_path):
     torch.save(small, path)
     with pytest.raises(ValueError, match="same image size"):
         score_baselines(eval_path, path, "joint", "translate", "maps", "AtoB")
+
+
+def test_score_experiment_joins_runs_and_baselines(tmp_path, samples_path, eval_path, train_path):
+    out = tmp_path / "scores.csv"
+    frame = score_experiment(
+        [samples_path],
+        eval_path,
+        train_path,
+        experiment="joint",
+        task="paired",
+        dataset="maps",
+        method="score",
+        directions=["AtoB", "BtoA"],
+        out_path=out,
+    )
+    written = pd.read_csv(out)
+    assert list(written.columns) == SCORE_COLUMNS
+    assert len(written) == len(frame)
+    assert set(written["sampler"]) == {"em", "identity", "mean"}
+    assert set(written[written["sampler"] == "identity"]["direction"]) == {"AtoB", "BtoA"}
 
 
 def test_summarize_columns_and_order():

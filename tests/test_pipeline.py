@@ -74,8 +74,8 @@ SUMMARY_COLUMNS = [
 # Rules whose jobs depend on the sampling settings, and rules whose jobs do not.
 SAMPLING_DOWNSTREAM_RULES = (
     "sample",
-    "score_samples",
-    "plot_sample_grid",
+    "score_experiment",
+    "plot_sample_grids",
     "collect_metrics",
     "plot_paired_translations",
     "plot_ssim_vs_steps",
@@ -230,13 +230,11 @@ def expected_log_files(experiment: str, dataset: str, data_logs: list[str]) -> l
     logs = list(data_logs)
     logs += [f"logs/data/prepare_{dataset}_16px_{role}.log" for role in ("train", "eval")]
     logs.append(f"logs/train/{experiment}.log")
+    logs.append(f"logs/score/{experiment}.log")
+    logs.append(f"logs/plots/samples/{experiment}.log")
     for direction in DIRECTIONS:
-        logs.append(f"logs/score/{experiment}/baselines_{direction}.log")
         for sampler, n_steps, _ in SAMPLING_RUNS:
-            run = f"{sampler}_{direction}_n{n_steps}"
-            logs.append(f"logs/sample/{experiment}/{run}.log")
-            logs.append(f"logs/score/{experiment}/{run}.log")
-            logs.append(f"logs/plots/samples/{experiment}/{run}.log")
+            logs.append(f"logs/sample/{experiment}/{sampler}_{direction}_n{n_steps}.log")
     logs += [
         "logs/collect_metrics.log",
         "logs/plots/paired_translations.log",
@@ -441,9 +439,9 @@ def test_pipeline_params_change_reruns_only_downstream(synthetic_run, tmp_path):
     for rule in SAMPLING_DOWNSTREAM_RULES:
         assert rule in jobs, f"{rule} is not rerun after sampling.seed changed: {jobs}"
     assert jobs["sample"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
-    assert jobs["score_samples"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
-    assert jobs["plot_sample_grid"] == len(DIRECTIONS) * len(SAMPLING_RUNS)
-    for rule in SAMPLING_UPSTREAM_RULES + ("score_baselines", "plot_training_loss"):
+    assert jobs["score_experiment"] == 1
+    assert jobs["plot_sample_grids"] == 1
+    for rule in SAMPLING_UPSTREAM_RULES + ("plot_training_loss",):
         assert rule not in jobs, f"{rule} is rerun after sampling.seed changed: {jobs}"
 
     more_steps = copy.deepcopy(config)

@@ -12,6 +12,7 @@ from sdetranslate.plotting import (
     NOT_RUN_TEXT,
     plot_paired_translations,
     plot_sample_grid,
+    plot_sample_grids,
     plot_sampler_comparison,
     plot_ssim_vs_nfe,
     plot_ssim_vs_steps,
@@ -439,6 +440,18 @@ def test_sample_grid_png(tmp_path, paired_samples_path, paired_path):
     out = tmp_path / "figures" / "grid.png"
     plot_sample_grid(paired_samples_path, paired_path, out, n_images=8)
     assert_png_written(out)
+
+
+def test_sample_grids_fill_one_folder(tmp_path, paired_samples_path, paired_path):
+    out = tmp_path / "figures" / "samples" / "joint"
+    plot_sample_grids([(paired_samples_path, "em_AtoB_n5.png")], paired_path, out, n_images=2)
+    assert sorted(path.name for path in out.iterdir()) == ["em_AtoB_n5.pdf", "em_AtoB_n5.png"]
+
+
+def test_sample_grids_need_a_run(tmp_path, paired_path):
+    with pytest.raises(ValueError, match="at least one sample file"):
+        plot_sample_grids([], paired_path, tmp_path / "grids")
+    assert not (tmp_path / "grids").exists()
 
 
 def test_sample_grid_paired_rows(figures, tmp_path, paired_samples_path, paired_path):
