@@ -57,6 +57,9 @@ logger = logging.getLogger("benchmarks")
 REPO = Path(__file__).resolve().parents[1]
 SDE = {"beta_min": 0.1, "beta_max": 20.0, "eps": 1e-3}
 MIB = 2**20
+# The script rewrites only the part of the page between these markers.
+SECTION_START = "<!-- run_benchmarks.py: start -->"
+SECTION_END = "<!-- run_benchmarks.py: end -->"
 
 
 def random_images(batch_size: int, image_size: int, device: torch.device, seed: int) -> torch.Tensor:
@@ -212,9 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(shlex.quote(part) for part in [Path(sys.executable).name, *sys.argv])
 
     lines = [
-        "# Benchmarks",
+        "## Training and sampling speed",
         "",
-        "Written by `benchmarks/run_benchmarks.py`; rerun it to measure another machine.",
+        "Written by `benchmarks/run_benchmarks.py`. Rerun it to measure another machine.",
         "",
         f"- Command: `{command}`",
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
@@ -224,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- Date: {datetime.date.today().isoformat()}",
         f"- Timings are medians over {args.repeats} runs after a warm-up run; networks have random weights.",
         "",
-        "## Paired training",
+        "### Paired training",
         "",
         "One training step of both direction models at 64×64: forward, loss, backward, gradient clipping,",
         "Adam (multi-tensor) and the EMA update (one multi-tensor lerp). The last column divides the whole",
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += table(["preset", "batch", "step (s)", "images/s", "step / (forward + backward)"], rows)
 
     lines += [
-        "## Sampler overhead",
+        "### Sampler overhead",
         "",
         "Euler–Maruyama translation of a batch of 16 at 32×32 with the small preset, against N bare UNet forwards.",
         "",
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += table(["N", "sampling (s)", "N × forward (s)", "ratio"], rows)
 
     lines += [
-        "## Unpaired training step",
+        "### Unpaired training step",
         "",
         "Both models, four in-loop Euler–Maruyama samplers with gradients, the score terms and the backward",
         "pass; small preset, 32×32, batch 8. Peak memory is measured in a fresh process (CPU: peak resident",
@@ -271,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += table(["N", "checkpointing", "step (s)", "peak memory (MiB)"], rows)
 
     lines += [
-        "## bfloat16",
+        "### bfloat16",
         "",
         "Paper-preset UNet forward at 64×64, batch 16, in float32 against bfloat16 autocast with the",
         "channels-last layout, and the relative L2 difference of the two outputs.",
@@ -299,11 +302,29 @@ def main(argv: list[str] | None = None) -> None:
             ["SSIM fp32", "SSIM bf16", "difference"],
             [[f"{result['fp32']:.4f}", f"{result['bf16']:.4f}", f"{result['difference']:+.4f}"]],
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(args.out)
+    write_section(args.out, lines)
     logger.info("wrote %s", args.out)
+
+
+def write_section(page: Path, lines: list[str]) -> None:
+    """Replace this script's section of `page`, between its start and end markers, with `lines`.
+
+    The rest of the page, such as the sampler comparison, is kept. A page without the
+    markers gets the section after its first line, and a missing page is created.
+    """
+    block = [SECTION_START, *lines, SECTION_END]
+    text = page.read_text(encoding="utf-8") if page.exists() else "# Benchmarks\n"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        after = rest.split(SECTION_END, 1)[1]
+        text = before + "\n".join(block) + after
+    else:
+        title, _, body = text.partition("\n")
+        text = "\n".join([title, "", *block, "", body.lstrip("\n")])
+    page.parent.mkdir(parents=True, exist_ok=True)
+    tmp = page.with_name(page.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(page)
 
 
 if __name__ == "__main__":

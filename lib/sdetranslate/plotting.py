@@ -517,8 +517,47 @@ def _plot_ssim_curves(
             f"{', '.join(BASELINE_SAMPLERS)}; score at least one sample file first"
         )
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    # One panel per translation, such as "satellite → map", so that each panel holds one
+    # dataset's baselines and its lines stay apart.
+    def panel_of(frame: pd.DataFrame) -> pd.Series:
+        keys = frame["experiment"] + "/" + frame["direction"]
+        return keys.map(lambda key: (direction_labels or {}).get(key, key.split("/")[1]))
+
+    summary = summary.assign(panel=panel_of(summary))
+    models = models.assign(panel=panel_of(models))
+    panels = sorted(set(models["panel"]) | set(summary[is_gan]["panel"]))
+    columns = min(2, len(panels))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 4.5 * rows), squeeze=False)
     several_samplers = models["sampler"].nunique() > 1
+    for axis, panel in zip(axes.flat, panels):
+        _draw_ssim_panel(
+            axis,
+            models[models["panel"] == panel],
+            summary[is_gan & (summary["panel"] == panel)],
+            summary[is_baseline & (summary["panel"] == panel)],
+            x_column,
+            several_samplers,
+            direction_labels,
+        )
+        axis.set_title(panel, fontsize="medium")
+        axis.set_xlabel(x_label)
+    for axis in list(axes.flat)[len(panels) :]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    _save_figure(figure, out_path)
+
+
+def _draw_ssim_panel(
+    axis,
+    models: pd.DataFrame,
+    gans: pd.DataFrame,
+    baselines: pd.DataFrame,
+    x_column: str,
+    several_samplers: bool,
+    direction_labels: Mapping[str, str] | None,
+) -> None:
+    """Draw one panel of the SSIM figures: a line per experiment and sampler, flat GAN lines and baselines."""
     line_groups = models.groupby(["experiment", "direction", "sampler"], sort=True)
     for index, ((experiment, direction, sampler), group) in enumerate(line_groups):
         group = group.sort_values(x_column)
@@ -535,7 +574,7 @@ def _plot_ssim_curves(
             label=label,
         )
 
-    gan_groups = summary[is_gan].groupby(["experiment", "direction"], sort=True)
+    gan_groups = gans.groupby(["experiment", "direction"], sort=True)
     for offset, ((experiment, direction), group) in enumerate(gan_groups):
         index = line_groups.ngroups + offset
         axis.axhline(
@@ -546,16 +585,14 @@ def _plot_ssim_curves(
             label=f"{experiment}, {_direction_text(direction, direction_labels)} (GAN, 1 evaluation)",
         )
 
-    _draw_baselines(axis, summary[is_baseline], direction_labels)
+    _draw_baselines(axis, baselines, direction_labels)
 
     if models.empty:
         axis.set_xlim(1, 10)
     axis.set_xscale("log")
-    axis.set_xlabel(x_label)
     axis.set_ylabel("SSIM, mean ± std over images")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    _save_figure(figure, out_path)
+    axis.legend(fontsize="x-small", loc="best")
 
 
 def _draw_baselines(
