@@ -207,8 +207,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--direction", default="AtoB", help="direction of --trained-model")
     parser.add_argument("--ssim-n-steps", type=int, default=250, help="sampler steps of the SSIM check")
     args = parser.parse_args(argv)
-    if args.trained_model and not args.eval_split:
-        parser.error("--trained-model needs --eval-split")
+    if bool(args.trained_model) != bool(args.eval_split):
+        parser.error("--trained-model and --eval-split go together; give both or neither")
+    for option, path in (("--trained-model", args.trained_model), ("--eval-split", args.eval_split)):
+        if path is not None and not path.is_file():
+            parser.error(f"{option} {path} is not a file")
+    if args.direction not in ("AtoB", "BtoA"):
+        parser.error(f"--direction must be AtoB or BtoA, got {args.direction!r}")
+    for option, value in (("--repeats", args.repeats), ("--threads", args.threads), ("--ssim-n-steps", args.ssim_n_steps)):
+        if value < 1:
+            parser.error(f"{option} must be at least 1, got {value}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -225,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- Code version: `{code_version(REPO)}`",
         f"- Software: Python {platform.python_version()}, torch {torch.__version__}",
         f"- Date: {datetime.date.today().isoformat()}",
+        "- Load average (1, 5, 15 min) at the start: " + ", ".join(f"{value:.1f}" for value in os.getloadavg()),
         f"- Timings are medians over {args.repeats} runs after a warm-up run; networks have random weights.",
         "",
         "### Paired training",

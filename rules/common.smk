@@ -4,12 +4,40 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import yaml
 from snakemake.utils import min_version, validate
 
 min_version("9.20")
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+
+def whole_numbers_as_int(value, schema, root):
+    """Return `value` with floats such as 3.0 turned into ints wherever the schema asks for an integer.
+
+    JSON Schema accepts 3.0 as an integer, but file names and loop counts built
+    from it would read "3.0".
+    """
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[1]]
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key in value:
+            if key in properties:
+                value[key] = whole_numbers_as_int(value[key], properties[key], root)
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value[:] = [whole_numbers_as_int(item, schema["items"], root) for item in value]
+    return value
+
+
+with open(Path(workflow.basedir) / "schemas" / "config.schema.yaml", encoding="utf-8") as handle:
+    CONFIG_SCHEMA = yaml.safe_load(handle)
+whole_numbers_as_int(config, CONFIG_SCHEMA, CONFIG_SCHEMA)
 
 LIB = Path(workflow.basedir) / "lib"
 # Scripts import the workflow's own copy of the core package, also on cluster
@@ -109,6 +137,26 @@ def gan_experiments(method=None):
     ]
 
 
+def gan_generator_settings():
+    """Return the generator of each GAN experiment, by name, for timing in the profiling rule."""
+    generators = {}
+    for name in gan_experiments():
+        gan = EXPERIMENTS[name]["gan"]
+        if experiment_method(name) == "pix2pix":
+            generators[name] = {
+                "architecture": "unet",
+                "base_channels": gan["generator_channels"],
+                "dropout": gan["dropout"],
+            }
+        else:
+            generators[name] = {
+                "architecture": "resnet",
+                "base_channels": gan["generator_channels"],
+                "n_blocks": gan["residual_blocks"],
+            }
+    return generators
+
+
 def diffusion_experiments(task=None):
     """Return the experiments that train score models, or those of one task."""
     names = EXPERIMENTS if task is None else experiments_with_task(task)
@@ -194,9 +242,34 @@ def check_config():
     check_sampler_entries()
 
 
+def check_sdedit_times(experiment):
+    """Raise a ValueError for SDEdit start times t0 that are not distinct hundredths above eps."""
+    from sdetranslate.bridges import sdedit_sampler_name
+
+    name, eps = experiment["name"], config["sde"]["eps"]
+    names = []
+    for t0 in experiment["sdedit"]["t0"]:
+        if t0 <= eps:
+            raise ValueError(
+                f"config: experiment {name!r} has sdedit.t0 {t0}, which is not above sde.eps = {eps}; "
+                "use start times above eps"
+            )
+        try:
+            names.append(sdedit_sampler_name(t0))
+        except ValueError as error:
+            raise ValueError(f"config: experiment {name!r}, sdedit.t0: {error}") from error
+    if len(set(names)) < len(names):
+        raise ValueError(
+            f"config: experiment {name!r} has sdedit.t0 values {experiment['sdedit']['t0']} that "
+            "round to the same hundredth; list each start time once"
+        )
+
+
 def check_method_settings(experiment):
     """Raise a ValueError for a method or models_from setting that does not fit the experiment."""
     name = experiment["name"]
+    if experiment_method(name) == "sdedit":
+        check_sdedit_times(experiment)
     if "models_from" not in experiment:
         return
     owner = EXPERIMENTS.get(experiment["models_from"])
@@ -616,6 +689,13 @@ def has_ground_truth(experiment_name):
 
 
 RUN_INFO_PAGE = "results/run_info.rst"
+
+
+def current_code_version():
+    """Return the git commit of the workflow's code, marked when tracked files have changes."""
+    from sdetranslate.provenance import code_version
+
+    return code_version(workflow.basedir)
 
 
 def report_page():

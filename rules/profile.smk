@@ -1,6 +1,6 @@
 rule profile_sampling_time:
     input:
-        code=lib_files("profiling", "sampling", "score", "sde", "unet", "io", "runtime"),
+        code=lib_files("profiling", "sampling", "score", "sde", "unet", "gan", "io", "runtime"),
     output:
         report(
             "results/profiling/sampling_time.csv",
@@ -22,6 +22,7 @@ rule profile_sampling_time:
         profiling=config["profiling"],
         sde=config["sde"],
         device=config["device"],
+        gan_generators=gan_generator_settings(),
     script:
         "../workflow_scripts/profile_sampling_time.py"
 
@@ -112,7 +113,7 @@ rule record_run_info:
     params:
         config=config,
         device=config["device"],
-        # The repository root, three levels above lib/sdetranslate/provenance.py.
-        repository=lambda wildcards, input: str(Path(input.code[0]).parents[2]),
+        # A new commit or uncommitted change reruns the rule, so the record names the code in use.
+        code_version=current_code_version(),
     script:
         "../workflow_scripts/record_run_info.py"

@@ -108,6 +108,7 @@ rule translate_bridge:
         decode_nfe=lambda wildcards: EXPERIMENTS[wildcards.experiment]["bridge"]["decode_nfe"],
         batch_size=config["sampling"]["batch_size"],
         device=config["device"],
+        precision=config["precision"],
     script:
         "../workflow_scripts/translate_bridge.py"
 
@@ -140,5 +141,6 @@ rule translate_sdedit:
         seed=config["sampling"]["seed"],
         batch_size=config["sampling"]["batch_size"],
         device=config["device"],
+        precision=config["precision"],
     script:
         "../workflow_scripts/translate_sdedit.py"

@@ -117,6 +117,7 @@ rule train_domain_models:
         training=lambda wildcards: EXPERIMENTS[wildcards.experiment]["training"],
         sde=config["sde"],
         device=config["device"],
+        precision=config["precision"],
         state_dir=lambda wildcards: f"{experiment_dir(wildcards.experiment)}/train_state",
     script:
         "../workflow_scripts/train_domain_models.py"

@@ -74,7 +74,7 @@ def test_run_record_holds_version_device_and_config(tmp_path):
         tmp_path / "run_info.rst",
         config=config,
         device="cpu",
-        repository=tmp_path,
+        version=code_version(tmp_path),
         config_files=["config.yaml"],
     )
     saved = yaml.safe_load((tmp_path / "run_info.yaml").read_text())

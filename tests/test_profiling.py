@@ -92,10 +92,13 @@ def test_profile_sampling_time_writes_the_table(tmp_path):
         sampler="em",
         device=CPU,
         out_path=out,
+        gan_generators={"p2p": {"architecture": "unet", "base_channels": 8, "dropout": 0.5}},
     )
     written = pd.read_csv(out)
     assert list(written.columns) == TIME_COLUMNS
-    assert list(written["n_steps"]) == [2, 4]
+    assert list(written["n_steps"]) == [2, 4, 1]
+    assert list(written["model"]) == ["em", "em", "p2p"]
+    frame = frame[frame["model"] == "em"]
     assert (frame["seconds_min"] <= frame["seconds_median"]).all()
     assert (frame["seconds_median"] <= frame["seconds_max"]).all()
     assert (frame["unet_forward_seconds_median"] > 0).all()
@@ -133,8 +136,11 @@ def time_table() -> pd.DataFrame:
                     "seconds_min": 0.009 * n_steps * scale,
                     "seconds_max": 0.012 * n_steps * scale,
                     "unet_forward_seconds_median": 0.009 * scale,
+                    "model": "em",
+                    "seconds_per_image_median": 0.01 * n_steps * scale / 4,
                 }
             )
+    rows.append(dict(rows[0], n_steps=1, unet_forward_seconds_median=float("nan"), model="pix2pix"))
     return pd.DataFrame(rows, columns=TIME_COLUMNS)
 
 

@@ -14,4 +14,5 @@ profile_sampling_time(
     sampler="em",
     device=resolve_device(snakemake.params.device),
     out_path=snakemake.output[0],
+    gan_generators=snakemake.params.gan_generators,
 )

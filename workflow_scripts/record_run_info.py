@@ -9,6 +9,6 @@ write_run_info(
     snakemake.output.page,
     config=snakemake.params.config,
     device=snakemake.params.device,
-    repository=snakemake.params.repository,
+    version=snakemake.params.code_version,
     config_files=list(snakemake.input.config_files),
 )

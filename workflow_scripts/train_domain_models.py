@@ -10,7 +10,9 @@ start_step(snakemake.log[0], threads=snakemake.threads)
 train_domain_models(
     load_unpaired_split(snakemake.input.train),
     model_config=UNetConfig.from_dict(snakemake.params.model),
-    train_config=train_config_from_settings(snakemake.params.training, snakemake.params.sde),
+    train_config=train_config_from_settings(
+        snakemake.params.training, snakemake.params.sde, snakemake.params.precision
+    ),
     model_paths=dict(zip(["A", "B"], snakemake.output.models)),
     loss_csv=snakemake.output.loss,
     state_dir=snakemake.params.state_dir,

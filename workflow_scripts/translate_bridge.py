@@ -14,5 +14,6 @@ translate_split_bridge(
     decode_nfe=snakemake.params.decode_nfe,
     batch_size=snakemake.params.batch_size,
     device=resolve_device(snakemake.params.device),
+    precision=snakemake.params.precision,
     out_path=snakemake.output[0],
 )

@@ -15,5 +15,6 @@ translate_split_sdedit(
     seed=snakemake.params.seed,
     batch_size=snakemake.params.batch_size,
     device=resolve_device(snakemake.params.device),
+    precision=snakemake.params.precision,
     out_path=snakemake.output[0],
 )

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from sdetranslate.domain_models import load_domain_model, no_condition
 from sdetranslate.io import save_torch, to_model_range, to_uint8
+from sdetranslate.precision import autocast, prepare_model
 from sdetranslate.sampling import NoiseSource, integrate_reverse_sde, probability_flow_ode
 from sdetranslate.score import ScoreFn, get_score_fn
 from sdetranslate.sde import VPSDE, _broadcast
@@ -133,8 +134,10 @@ def _log_model(path, meta) -> None:
     )
 
 
-def _translate_batches(translate_batch, images: torch.Tensor, batch_size: int, description: str):
-    """Apply `translate_batch(x, start, stop)` to model-range batches of uint8 images and return uint8."""
+def _translate_batches(
+    translate_batch, images: torch.Tensor, batch_size: int, description: str, precision: str, device: torch.device
+):
+    """Apply `translate_batch(x, start, stop)` to batches of uint8 images at `precision` and return uint8."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     outputs = []
@@ -142,7 +145,7 @@ def _translate_batches(translate_batch, images: torch.Tensor, batch_size: int, d
         range(0, images.shape[0], batch_size), desc=description, file=sys.stderr, mininterval=5.0
     ):
         stop = min(start + batch_size, images.shape[0])
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             outputs.append(to_uint8(translate_batch(images[start:stop], start, stop)))
     return torch.cat(outputs)
 
@@ -159,6 +162,7 @@ def translate_split_sdedit(
     batch_size: int,
     device: torch.device,
     out_path: str | Path,
+    precision: str = "fp32",
 ) -> dict:
     """Translate the source images of a prepared split with SDEdit and write a sample file.
 
@@ -171,6 +175,7 @@ def translate_split_sdedit(
     view = direction_view(data, direction)
     _, target = _domains_of(direction)
     model, meta = load_domain_model(model_paths[target], target, device)
+    prepare_model(model, precision, device)
     _log_model(model_paths[target], meta)
     sde = VPSDE(meta["sde"]["beta_min"], meta["sde"]["beta_max"])
     eps = float(meta["eps"])
@@ -182,7 +187,12 @@ def translate_split_sdedit(
 
     started = time.monotonic()
     images = _translate_batches(
-        translate_batch, view.condition, batch_size, f"SDEdit t0={t0} N={n_steps} {direction}"
+        translate_batch,
+        view.condition,
+        batch_size,
+        f"SDEdit t0={t0} N={n_steps} {direction}",
+        precision,
+        device,
     )
     elapsed = time.monotonic() - started
     logger.info(
@@ -204,6 +214,7 @@ def translate_split_sdedit(
         "t0": float(t0),
         "seed": int(seed),
         "seconds": float(elapsed),
+        "precision": precision,
     }
     save_torch(payload, out_path)
     return payload
@@ -220,6 +231,7 @@ def translate_split_bridge(
     batch_size: int,
     device: torch.device,
     out_path: str | Path,
+    precision: str = "fp32",
 ) -> dict:
     """Translate the source images of a prepared split with the bridge, and back, and write a sample file.
 
@@ -234,6 +246,7 @@ def translate_split_bridge(
     models = {}
     for domain in (source, target):
         model, meta = load_domain_model(model_paths[domain], domain, device)
+        prepare_model(model, precision, device)
         _log_model(model_paths[domain], meta)
         models[domain] = model
     sde = VPSDE(meta["sde"]["beta_min"], meta["sde"]["beta_max"])
@@ -250,9 +263,13 @@ def translate_split_bridge(
 
     nfe = bridge_nfe(encode_nfe, decode_nfe)
     started = time.monotonic()
-    images = _translate_batches(forward, view.condition, batch_size, f"bridge {direction}")
+    images = _translate_batches(
+        forward, view.condition, batch_size, f"bridge {direction}", precision, device
+    )
     elapsed = time.monotonic() - started
-    round_trip = _translate_batches(backward, images, batch_size, f"bridge back {direction}")
+    round_trip = _translate_batches(
+        backward, images, batch_size, f"bridge back {direction}", precision, device
+    )
     logger.info(
         "translated %d images %s with the bridge (%d encoding and %d decoding Heun steps, "
         "%d network evaluations per image) in %.1f s, and back in %.1f s",
@@ -276,6 +293,7 @@ def translate_split_bridge(
         "encode_nfe": int(encode_nfe),
         "decode_nfe": int(decode_nfe),
         "seconds": float(elapsed),
+        "precision": precision,
     }
     save_torch(payload, out_path)
     return payload

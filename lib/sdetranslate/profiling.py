@@ -51,6 +51,8 @@ TIME_COLUMNS = [
     "seconds_min",
     "seconds_max",
     "unet_forward_seconds_median",
+    "model",
+    "seconds_per_image_median",
 ]
 MEMORY_COLUMNS = [
     "device",
@@ -139,14 +141,19 @@ def profile_sampling_time(
     sampler: str,
     device: torch.device,
     out_path: str | Path,
+    gan_generators: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Time one translation batch for each image size and N, and the bare UNet forward on the same inputs.
 
-    The weights are random: the cost of a forward pass does not depend on them.
-    Writes a CSV with the columns of `TIME_COLUMNS`.
+    `gan_generators` maps a GAN baseline's name to its generator (`architecture`
+    "unet" or "resnet" and the constructor's settings without image_size). Each
+    is timed on the same batches, as one row per image size with n_steps 1,
+    because a generator translates in one network evaluation. The weights are
+    random: the cost of a forward pass does not depend on them. Writes a CSV
+    with the columns of `TIME_COLUMNS`; `model` is the sampler or GAN name.
     """
     spec = get_sampler(sampler)
-    name = device_name(device)
+    device_label = device_name(device)
     rows = []
     for image_size in image_sizes:
         net, sde = model.build(image_size, device)
@@ -173,7 +180,7 @@ def profile_sampling_time(
                 )
                 rows.append(
                     {
-                        "device": name,
+                        "device": device_label,
                         "image_size": int(image_size),
                         "n_steps": int(steps),
                         "batch_size": int(batch_size),
@@ -182,12 +189,42 @@ def profile_sampling_time(
                         "seconds_min": min(seconds),
                         "seconds_max": max(seconds),
                         "unet_forward_seconds_median": forward_median,
+                        "model": sampler,
+                        "seconds_per_image_median": statistics.median(seconds) / batch_size,
+                    }
+                )
+            for name, settings in (gan_generators or {}).items():
+                generator = _build_gan_generator(settings, image_size).to(device).eval()
+                seconds = time_call(lambda: generator(cond), device, repeats=repeats)
+                rows.append(
+                    {
+                        "device": device_label,
+                        "image_size": int(image_size),
+                        "n_steps": 1,
+                        "batch_size": int(batch_size),
+                        "repeats": int(repeats),
+                        "seconds_median": statistics.median(seconds),
+                        "seconds_min": min(seconds),
+                        "seconds_max": max(seconds),
+                        "unet_forward_seconds_median": float("nan"),
+                        "model": name,
+                        "seconds_per_image_median": statistics.median(seconds) / batch_size,
                     }
                 )
         del net, score_fn
     frame = pd.DataFrame(rows, columns=TIME_COLUMNS)
     save_dataframe_csv(frame, out_path)
     return frame
+
+
+def _build_gan_generator(settings: dict, image_size: int) -> torch.nn.Module:
+    from sdetranslate.gan import build_generator
+
+    settings = dict(settings)
+    architecture = settings.pop("architecture")
+    if architecture == "unet":
+        settings["image_size"] = image_size
+    return build_generator(architecture, settings)
 
 
 # --- memory ---------------------------------------------------------------

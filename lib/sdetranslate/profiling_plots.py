@@ -54,38 +54,53 @@ def plot_sampling_time(time_csv: str | os.PathLike, out_path: str | os.PathLike)
     """Plot the median sampling time of one batch against N, one line per image size, with min-max bars.
 
     Dotted lines of the same marker show N times the bare UNet forward, so the gap
-    between the two is the sampler's own overhead.
+    between the two is the sampler's own overhead. Rows without a UNet forward
+    time are GAN generators, drawn as single points at N = 1.
     """
     frame = read_profile_table(
         time_csv, TIME_COLUMNS, ["image_size", "n_steps", "seconds_median", "seconds_min", "seconds_max"]
     )
+    if frame["unet_forward_seconds_median"].isna().all():
+        raise ValueError(f"profiling table {time_csv} has no sampler rows; rerun its profiling rule")
+    sampler_rows = frame[frame["unet_forward_seconds_median"].notna()]
+    gan_rows = frame[frame["unet_forward_seconds_median"].isna()]
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     colors = plt.get_cmap("cividis")(np.linspace(0.0, 0.85, frame["image_size"].nunique()))
-    for index, (image_size, group) in enumerate(frame.groupby("image_size", sort=True)):
+    color_of = dict(zip(sorted(frame["image_size"].unique()), colors))
+    for index, (image_size, group) in enumerate(sampler_rows.groupby("image_size", sort=True)):
         group = group.sort_values("n_steps")
         median = group["seconds_median"]
         axis.errorbar(
             group["n_steps"],
             median,
             yerr=[median - group["seconds_min"], group["seconds_max"] - median],
-            color=colors[index],
+            color=color_of[image_size],
             marker=MARKERS[index % len(MARKERS)],
             linestyle=LINE_STYLES[index % len(LINE_STYLES)],
             capsize=3,
             label=f"{image_size}×{image_size}, batch {int(group['batch_size'].iloc[0])}",
         )
-        forward = group["unet_forward_seconds_median"]
-        if forward.notna().all():
-            axis.plot(
-                group["n_steps"],
-                group["n_steps"] * forward,
-                color=colors[index],
-                marker=MARKERS[index % len(MARKERS)],
-                markerfacecolor="none",
-                linestyle=":",
-                linewidth=1.0,
-                label=f"{image_size}×{image_size}, N × UNet forward",
-            )
+        axis.plot(
+            group["n_steps"],
+            group["n_steps"] * group["unet_forward_seconds_median"],
+            color=color_of[image_size],
+            marker=MARKERS[index % len(MARKERS)],
+            markerfacecolor="none",
+            linestyle=":",
+            linewidth=1.0,
+            label=f"{image_size}×{image_size}, N × UNet forward",
+        )
+    # A GAN generator translates in one network evaluation: one point per model and size at N = 1.
+    for index, ((model, image_size), group) in enumerate(gan_rows.groupby(["model", "image_size"], sort=True)):
+        axis.plot(
+            [1],
+            [group["seconds_median"].iloc[0]],
+            color=color_of[image_size],
+            marker=MARKERS[(index + 3) % len(MARKERS)],
+            linestyle="none",
+            markersize=8,
+            label=f"{model} generator, {image_size}×{image_size}",
+        )
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("sampler steps N (log scale)")

@@ -56,10 +56,10 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
     return versions
 
 
-def collect_run_info(config: dict, device: str, repository: str | os.PathLike, config_files: Sequence[str]) -> dict:
+def collect_run_info(config: dict, device: str, version: str, config_files: Sequence[str]) -> dict:
     resolved = resolve_device(device)
     return {
-        "code_version": code_version(repository),
+        "code_version": version,
         "device": f"{resolved.type}: {device_name(resolved)}",
         "cuda": torch.version.cuda or "none",
         "python": platform.python_version(),
@@ -135,11 +135,14 @@ def write_run_info(
     *,
     config: dict,
     device: str,
-    repository: str | os.PathLike,
+    version: str,
     config_files: Sequence[str],
 ) -> dict:
-    """Write the run record as YAML at `yaml_path` and as the report's opening page at `rst_path`."""
-    info = collect_run_info(config, device, repository, config_files)
+    """Write the run record as YAML at `yaml_path` and as the report's opening page at `rst_path`.
+
+    `version` is the code version, as `code_version` returns it.
+    """
+    info = collect_run_info(config, device, version, config_files)
     with atomic_path(yaml_path) as tmp:
         Path(tmp).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), encoding="utf-8")
     with atomic_path(rst_path) as tmp:
