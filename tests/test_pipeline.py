@@ -191,7 +191,11 @@ def run_snakemake(
 
 
 def output_tail(result: subprocess.CompletedProcess, lines: int = 60) -> str:
-    return "\n".join(result.stdout.splitlines()[-lines:])
+    """Return the error lines of a Snakemake run, which a long schema dump may push out of view,
+    followed by the last `lines` lines of its output."""
+    output = result.stdout.splitlines()
+    errors = [line for line in output if "Error" in line or "config:" in line or "unexpected" in line]
+    return "\n".join(errors[:10] + ["..."] + output[-lines:])
 
 
 def run_ok(workdir: Path, configfile: Path | None, *args: str) -> subprocess.CompletedProcess:

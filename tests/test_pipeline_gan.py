@@ -87,7 +87,7 @@ def gan_config() -> dict:
         gan_experiment("tiny_pix2pix", "pix2pix", "paired", SYNTHETIC_DATASET["name"]),
         gan_experiment("tiny_cyclegan", "cyclegan", "unpaired", SYNTHETIC_UNPAIRED_DATASET["name"]),
     ]
-    config["sampling"]["n_steps"] = [N_STEPS]
+    config["sampling"]["samplers"] = [{"name": "em", "n_steps": [N_STEPS]}]
     config["figures"] = {"grid_images": 2, "translation_images": 1}
     return config
 

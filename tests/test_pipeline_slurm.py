@@ -158,7 +158,7 @@ def slurm_test_config() -> dict:
     config["experiments"][0]["training"].update(
         steps=TRAIN_STEPS, checkpoint_every=10, log_every=10
     )
-    config["sampling"]["n_steps"] = [2]
+    config["sampling"]["samplers"] = [{"name": "em", "n_steps": [2]}]
     return config
 
 

@@ -279,7 +279,7 @@ def test_paired_and_unpaired_together(combined_run):
     }
     methods = ssim.groupby("experiment")["method"].unique().map(list).to_dict()
     assert methods == {
-        PAIRED_EXPERIMENT: ["paired"],
+        PAIRED_EXPERIMENT: ["score"],
         UNPAIRED_EXPERIMENT: ["cycle"],
         BRIDGE_EXPERIMENT: ["bridge"],
         SDEDIT_EXPERIMENT: ["sdedit"],
@@ -357,7 +357,9 @@ def test_config_rejects_method_on_paired_task(tmp_path):
     result = run_snakemake(tmp_path, configfile, "-n")
 
     assert result.returncode != 0, output_tail(result)
-    assert "methods are for unpaired experiments" in result.stdout, output_tail(result)
+    assert "has method 'bridge', which task 'paired' does not support" in result.stdout, output_tail(
+        result
+    )
 
 
 @pytest.mark.integration

@@ -93,7 +93,7 @@ def run_info_rst(info: dict) -> str:
     """Render a run record as the reStructuredText of the report's opening page.
 
     The page stays short, because the report centres it on the screen and cuts
-    off what does not fit; the full configuration is in the YAML record.
+    off what does not fit. The full configuration is in the YAML record.
     """
     config = info["config"]
     packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
