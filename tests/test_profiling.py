@@ -76,7 +76,7 @@ def test_cuda_peak_memory_covers_a_known_allocation():
     assert peak >= size
 
 
-def test_call_in_fresh_process_returns_the_result_and_reports_errors():
+def test_fresh_process_call_result_and_error():
     assert call_in_fresh_process(math.factorial, 5) == 120
     with pytest.raises(RuntimeError, match="ValueError"):
         call_in_fresh_process(math.factorial, -1)
@@ -197,7 +197,7 @@ def test_profile_plots_name_a_missing_table(tmp_path):
         plot_sampling_time(tmp_path / "missing.csv", tmp_path / "figure.png")
 
 
-def test_profiling_module_runs_as_a_child_without_arguments_only_via_pickle(tmp_path):
+def test_profiling_child_rejects_bad_input(tmp_path):
     # The child reads a pickled call on stdin; anything else is an error, not a hang.
     result = subprocess.run(
         [__import__("sys").executable, "-m", "sdetranslate.profiling"],

@@ -517,7 +517,7 @@ def _plot_ssim_curves(
             f"{', '.join(BASELINE_SAMPLERS)}; score at least one sample file first"
         )
 
-    # One panel per translation, such as "satellite → map", so that each panel holds one
+    # One panel per translation, such as "satellite → map", so that each panel contains one
     # dataset's baselines and its lines stay apart.
     def panel_of(frame: pd.DataFrame) -> pd.Series:
         keys = frame["experiment"] + "/" + frame["direction"]

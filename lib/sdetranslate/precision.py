@@ -1,8 +1,9 @@
 """Arithmetic precision of training and sampling: float32, or bfloat16 autocast.
 
 With `bf16` the network's convolutions and matrix products run in bfloat16
-under `torch.autocast`; its output is cast back to float32, so losses,
-optimizer state, EMA weights and sampler iterates stay in float32. On the CPU
+under `torch.autocast`. The arithmetic that follows, with float32 operands,
+promotes the output to float32, so losses, optimizer state, EMA weights and
+sampler iterates stay in float32. On the CPU
 the network is also switched to the channels-last memory layout, which the
 bfloat16 convolution kernels run fastest in.
 """
