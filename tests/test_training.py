@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from sdetranslate.io import save_torch
-from sdetranslate.training import TrainConfig, learning_rate, load_score_model, train_paired
+from sdetranslate.training import (
+    TrainConfig,
+    build_optimizer,
+    clip_gradient_norm,
+    learning_rate,
+    load_score_model,
+    train_paired,
+)
 from sdetranslate.unet import unet_config_from_preset
 
 STEPS = 300
@@ -173,3 +180,26 @@ def test_training_ignores_unreadable_state(tmp_path, caplog):
 
 def tiny_config():
     return unet_config_from_preset("tiny", 16)
+
+
+@pytest.mark.parametrize("gradient_scale", [1e-3, 1.0, 100.0])
+def test_gradient_clipping_matches_torch(gradient_scale):
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Linear(10, 3))
+    clipped = torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Linear(10, 3))
+    clipped.load_state_dict(reference.state_dict())
+    inputs = torch.randn(4, 10)
+    for model in (reference, clipped):
+        (model(inputs).sum() * gradient_scale).backward()
+    torch.nn.utils.clip_grad_norm_(reference.parameters(), 1.0)
+    clip_gradient_norm(clipped, 1.0)
+    for expected, actual in zip(reference.parameters(), clipped.parameters()):
+        assert torch.equal(expected.grad, actual.grad)
+    norm = torch.nn.utils.get_total_norm([p.grad for p in clipped.parameters()])
+    assert float(norm) <= 1.0 + 1e-5
+
+
+def test_optimizer_uses_fused_adam_on_cpu():
+    model = torch.nn.Linear(4, 2)
+    optimizer = build_optimizer({"model": model}, TrainConfig(steps=1))
+    assert optimizer.defaults["fused"] is True

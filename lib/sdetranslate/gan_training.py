@@ -48,6 +48,7 @@ from sdetranslate.io import save_dataframe_csv, save_torch, to_model_range, to_u
 from sdetranslate.splits import DIRECTIONS, direction_view
 from sdetranslate.training import (
     EpochSampler,
+    adam,
     fingerprint,
     remove_training_state,
     run_resumable,
@@ -275,7 +276,7 @@ def linear_decay_factor(step: int, steps: int) -> float:
 
 
 def _adam(parameters, config: GANConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(parameters, lr=config.lr, betas=(config.beta1, config.beta2))
+    return adam(list(parameters), config.lr, (config.beta1, config.beta2))
 
 
 def _check_images(images: torch.Tensor, image_size: int, description: str) -> None:
