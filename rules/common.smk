@@ -10,6 +10,15 @@ from snakemake.utils import min_version, validate
 min_version("9.20")
 
 
+# The sections each experiment sets itself, recorded before the schema fills in defaults.
+GIVEN_SECTIONS = {
+    experiment.get("name"): set(experiment)
+    for experiment in (
+        config.get("experiments") if isinstance(config.get("experiments"), list) else []
+    )
+    if isinstance(experiment, dict)
+}
+
 validate(config, schema="../schemas/config.schema.yaml")
 
 
@@ -109,6 +118,14 @@ GAN_LABELS = {"pix2pix": "pix2pix", "cyclegan": "CycleGAN"}
 DIFFUSION_METHODS = {"paired": ["score"], "unpaired": ["cycle", "bridge", "sdedit"]}
 DOMAIN_MODEL_METHODS = ["bridge", "sdedit"]
 DOMAIN_KEYS = ["A", "B"]
+# Experiment sections that only some methods read.
+METHOD_SECTIONS = {
+    "model": ["score", "cycle", "bridge", "sdedit"],
+    "unpaired": ["cycle"],
+    "bridge": ["bridge"],
+    "sdedit": ["sdedit"],
+    "gan": list(GAN_METHODS),
+}
 # The sampler name and N of GAN translations in sample files and score tables.
 GAN_SAMPLER = "gan"
 GAN_N_STEPS = 1
@@ -268,10 +285,24 @@ def check_sdedit_times(experiment):
 def check_method_settings(experiment):
     """Raise a ValueError for a method or models_from setting that does not fit the experiment."""
     name = experiment["name"]
-    if experiment_method(name) == "sdedit":
+    method = experiment_method(name)
+    given = GIVEN_SECTIONS.get(name, set())
+    for section, methods in METHOD_SECTIONS.items():
+        if section in given and method not in methods:
+            raise ValueError(
+                f"config: experiment {name!r} of method {method!r} has a {section!r} section, "
+                f"which only the methods {methods} read; remove it or change the method"
+            )
+    if method == "sdedit":
         check_sdedit_times(experiment)
     if "models_from" not in experiment:
         return
+    ignored = sorted(given & {"model", "training"})
+    if ignored:
+        raise ValueError(
+            f"config: experiment {name!r} uses the models of {experiment['models_from']!r}, so its "
+            f"{' and '.join(ignored)} settings would be ignored; set them on {experiment['models_from']!r}"
+        )
     owner = EXPERIMENTS.get(experiment["models_from"])
     if experiment_method(name) not in DOMAIN_MODEL_METHODS:
         raise ValueError(
@@ -306,8 +337,15 @@ def check_sampler_entries():
         settings = sampler_settings(name)
         try:
             spec.check_settings(settings)
+            budgets_by_nfe = {}
             for n_steps in entry["n_steps"]:
-                spec.nfe(n_steps, **settings)
+                nfe = spec.nfe(n_steps, **settings)
+                if nfe in budgets_by_nfe:
+                    raise ValueError(
+                        f"NFE budgets {budgets_by_nfe[nfe]} and {n_steps} both spend {nfe} network "
+                        "evaluations per image, so they give the same translations; keep one"
+                    )
+                budgets_by_nfe[nfe] = n_steps
         except ValueError as error:
             raise ValueError(f"config: sampling.samplers entry {name!r}: {error}") from error
 

@@ -601,6 +601,10 @@ def test_config_rejects_unknown_dataset_reference(tmp_path):
             {"name": "dpm_solver", "n_steps": [5], "settings": {"snr": 0.1}},
             "sampler 'dpm_solver' has no settings ['snr']",
         ),
+        (
+            {"name": "ode_heun", "n_steps": [9, 10]},
+            "NFE budgets 9 and 10 both spend 9 network evaluations per image",
+        ),
     ],
 )
 def test_config_rejects_invalid_sampler_entry(tmp_path, entry, message):

@@ -349,6 +349,31 @@ def test_config_rejects_models_from_other_dataset(tmp_path):
     assert "image_size values differ" in result.stdout, output_tail(result)
 
 
+def test_config_rejects_other_method_section(tmp_path):
+    config = combined_config()
+    bridge = next(entry for entry in config["experiments"] if entry["name"] == BRIDGE_EXPERIMENT)
+    bridge["sdedit"] = {"t0": [0.2]}
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    expected = f"experiment '{BRIDGE_EXPERIMENT}' of method 'bridge' has a 'sdedit' section"
+    assert expected in result.stdout, output_tail(result)
+
+
+def test_config_rejects_training_with_models_from(tmp_path):
+    config = combined_config()
+    sdedit = next(entry for entry in config["experiments"] if entry["name"] == SDEDIT_EXPERIMENT)
+    sdedit["training"] = {"steps": 5}
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    assert "so its training settings would be ignored" in result.stdout, output_tail(result)
+
+
 def test_config_rejects_method_on_paired_task(tmp_path):
     config = tiny_config(SYNTHETIC_DATASET, "paired_with_method")
     config["experiments"][0]["method"] = "bridge"
