@@ -830,6 +830,11 @@ def setting_label(sampler: str, n_steps: int) -> str:
     return f"{sampler} N = {n_steps}"
 
 
+# Setting labels of the trade-off plot start right of their point, so a point closer than
+# this to an annotated one (mask IoU, stripe score) goes without a label.
+LABEL_SPACING = (0.1, 0.05)
+
+
 def plot_unpaired_tradeoff(
     scores_csv: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -840,8 +845,9 @@ def plot_unpaired_tradeoff(
     The stripe score measures how much a translation looks like the target domain, and the
     mask IoU how much of the input's layout it keeps. Good translations therefore lie near
     the target domain's stripe score (a dashed line) at a mask IoU near 1. Each point is
-    annotated with its setting (`setting_label`). The untranslated inputs (sampler
-    "identity") are drawn once per distinct value as black crosses.
+    annotated with its setting (`setting_label`), except a point within LABEL_SPACING of
+    one already annotated, whose label would overlap. The untranslated inputs
+    (sampler "identity") are drawn once per distinct value as black crosses.
     """
     path = Path(scores_csv)
     if not path.is_file():
@@ -858,6 +864,7 @@ def plot_unpaired_tradeoff(
     experiments = list(dict.fromkeys(scores.loc[scores["sampler"] != "identity", "experiment"]))
     for axis, direction in zip(axes[0], directions):
         rows = scores[scores["direction"] == direction]
+        labelled: list[tuple[float, float]] = []
         for index, experiment in enumerate(experiments):
             runs = rows[(rows["experiment"] == experiment) & (rows["sampler"] != "identity")]
             if runs.empty:
@@ -871,9 +878,16 @@ def plot_unpaired_tradeoff(
                 label=f"{runs['method'].iloc[0]} ({experiment})",
             )
             for _, run in runs.iterrows():
+                point = (float(run["mask_iou"]), float(run["stripe_score"]))
+                if any(
+                    abs(point[0] - x) < LABEL_SPACING[0] and abs(point[1] - y) < LABEL_SPACING[1]
+                    for x, y in labelled
+                ):
+                    continue
+                labelled.append(point)
                 axis.annotate(
                     setting_label(run["sampler"], int(run["n_steps"])),
-                    (run["mask_iou"], run["stripe_score"]),
+                    point,
                     textcoords="offset points",
                     xytext=(5, 4),
                     fontsize="x-small",
