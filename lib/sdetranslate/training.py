@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -372,13 +374,18 @@ def remove_training_state(state_dir: str | Path) -> None:
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
-def adam(parameters: list[torch.Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+def adam(parameters: Iterable[torch.Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Return Adam over `parameters`, with the fused kernel on CPU and CUDA.
 
     The fused kernel updates each parameter in one pass; on a 2-core CPU it is about 15 times
-    faster than the multi-tensor (foreach) kernel, which other devices get.
+    faster than the multi-tensor (foreach) kernel. Other devices get the foreach kernel, and
+    so do parameters that are not floating point, because the fused kernel rejects them.
     """
-    fused = all(p.device.type in FUSED_ADAM_DEVICES for p in parameters)
+    # A list, because deciding on the kernel reads the parameters once before Adam does.
+    parameters = list(parameters)
+    fused = all(
+        p.device.type in FUSED_ADAM_DEVICES and torch.is_floating_point(p) for p in parameters
+    )
     return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)
 
 
@@ -400,8 +407,12 @@ def clip_gradient_norm(model: nn.Module, max_norm: float) -> None:
         return
     grads = [p.grad for p in parameters]
     total_norm = torch.nn.utils.get_total_norm(grads, foreach=True)
-    if total_norm.device.type == "cpu" and float(total_norm) + 1e-6 <= max_norm:
-        return
+    if total_norm.device.type == "cpu":
+        norm = float(total_norm)
+        # An infinite norm is scaled even when max_norm is infinite, because torch then
+        # multiplies the gradients by inf / inf, which makes them all NaN.
+        if math.isfinite(norm) and norm + 1e-6 <= max_norm:
+            return
     torch.nn.utils.clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=True)
 
 
