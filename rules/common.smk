@@ -11,13 +11,14 @@ min_version("9.20")
 
 
 # The sections each experiment sets itself and the keys of its own `training` section,
-# recorded before the schema fills in defaults.
+# recorded before the schema fills in defaults. Entries of the wrong type are left to the
+# schema validation, which names them.
 GIVEN_EXPERIMENTS = [
     experiment
     for experiment in (
         config.get("experiments") if isinstance(config.get("experiments"), list) else []
     )
-    if isinstance(experiment, dict)
+    if isinstance(experiment, dict) and isinstance(experiment.get("name"), str)
 ]
 GIVEN_SECTIONS = {experiment.get("name"): set(experiment) for experiment in GIVEN_EXPERIMENTS}
 GIVEN_TRAINING_KEYS = {
