@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         help="side of the prepared images in pixels, at most --tile-size",
     )
     args = parser.parse_args(argv)
+    # NOTE: --tile-size has no upper bound. The scenes are rendered as float arrays of
+    # tile_size² pixels, so a very large value can exhaust the memory.
     for option, value, least in (
         ("--n-scenes", args.n_scenes, 1),
         ("--seed", args.seed, 0),
