@@ -249,6 +249,12 @@ def test_adam_accepts_parameter_generator():
     assert optimizer.defaults["fused"] is True
 
 
+@pytest.mark.parametrize("grad_clip", [0.0, -1.0, float("nan")])
+def test_train_config_rejects_bad_grad_clip(grad_clip):
+    with pytest.raises(ValueError, match=r"invalid training setting grad_clip=.*; it must be above 0"):
+        TrainConfig(steps=1, grad_clip=grad_clip)
+
+
 def test_optimizer_uses_fused_adam_on_cpu():
     model = torch.nn.Linear(4, 2)
     optimizer = build_optimizer({"model": model}, TrainConfig(steps=1))

@@ -68,19 +68,21 @@ class TrainConfig:
     def __post_init__(self):
         check_precision(self.precision)
         checks = {
-            "steps": self.steps >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "warmup_steps": self.warmup_steps >= 0,
-            "grad_clip": self.grad_clip > 0,
-            "ema_decay": 0 <= self.ema_decay < 1,
-            "checkpoint_every": self.checkpoint_every >= 1,
-            "log_every": self.log_every >= 1,
-            "eps": 0 < self.eps < 1,
+            "steps": (self.steps >= 1, "at least 1"),
+            "batch_size": (self.batch_size >= 1, "at least 1"),
+            "lr": (self.lr > 0, "above 0"),
+            "warmup_steps": (self.warmup_steps >= 0, "at least 0"),
+            "grad_clip": (self.grad_clip > 0, "above 0"),
+            "ema_decay": (0 <= self.ema_decay < 1, "in [0, 1)"),
+            "checkpoint_every": (self.checkpoint_every >= 1, "at least 1"),
+            "log_every": (self.log_every >= 1, "at least 1"),
+            "eps": (0 < self.eps < 1, "in (0, 1)"),
         }
-        for key, valid in checks.items():
+        for key, (valid, requirement) in checks.items():
             if not valid:
-                raise ValueError(f"invalid training setting {key}={getattr(self, key)!r}")
+                raise ValueError(
+                    f"invalid training setting {key}={getattr(self, key)!r}; it must be {requirement}"
+                )
 
 
 def train_config_from_settings(training: dict, sde: dict, precision: str = "fp32") -> TrainConfig:
