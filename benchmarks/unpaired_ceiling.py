@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
 
+from sdetranslate.io import atomic_path
 from sdetranslate.provenance import code_version
 from sdetranslate.unpaired_ceiling import oracle_counterpart_ssim
 
@@ -35,8 +37,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-scenes", type=int, default=16, help="test scenes per domain")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed")
     parser.add_argument("--tile-size", type=int, default=128, help="side of the generated scenes in pixels")
-    parser.add_argument("--image-size", type=int, default=32, help="side of the prepared images in pixels")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=32,
+        help="side of the prepared images in pixels, at most --tile-size",
+    )
     args = parser.parse_args(argv)
+    # NOTE: --tile-size has no upper bound. The scenes are rendered as float arrays of
+    # tile_size² pixels, so a very large value can exhaust the memory.
     for option, value, least in (
         ("--n-scenes", args.n_scenes, 1),
         ("--seed", args.seed, 0),
@@ -45,6 +54,21 @@ def main(argv: list[str] | None = None) -> None:
     ):
         if value < least:
             parser.error(f"{option} must be at least {least}, got {value}")
+    if args.image_size > args.tile_size:
+        parser.error(
+            f"--image-size {args.image_size} is larger than --tile-size {args.tile_size}; lower it"
+        )
+    # Check the page's folder now, because rendering the scenes can take minutes.
+    if args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder; give the path of the page file")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(
+            f"cannot create the folder of --out {args.out}: {error.strerror}: {error.filename}"
+        )
+    if not os.access(args.out.parent, os.W_OK):
+        parser.error(f"the folder of --out {args.out} is not writable; choose another --out")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     table = oracle_counterpart_ssim(args.n_scenes, args.seed, args.tile_size, args.image_size)
@@ -82,10 +106,11 @@ def main(argv: list[str] | None = None) -> None:
         "the identity baseline, so this direction can show a real gain.",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(args.out)
+    try:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text("\n".join(lines), encoding="utf-8")
+    except OSError as error:
+        parser.exit(1, f"{parser.prog}: error: cannot write --out {args.out}: {error.strerror}\n")
     logger.info("wrote %s", args.out)
 
 

@@ -10,13 +10,21 @@ from snakemake.utils import min_version, validate
 min_version("9.20")
 
 
-# The sections each experiment sets itself, recorded before the schema fills in defaults.
-GIVEN_SECTIONS = {
-    experiment.get("name"): set(experiment)
+# The sections each experiment sets itself and the keys of its own `training` section,
+# recorded before the schema fills in defaults. Entries of the wrong type are left to the
+# schema validation, which names them.
+GIVEN_EXPERIMENTS = [
+    experiment
     for experiment in (
         config.get("experiments") if isinstance(config.get("experiments"), list) else []
     )
-    if isinstance(experiment, dict)
+    if isinstance(experiment, dict) and isinstance(experiment.get("name"), str)
+]
+GIVEN_SECTIONS = {experiment.get("name"): set(experiment) for experiment in GIVEN_EXPERIMENTS}
+GIVEN_TRAINING_KEYS = {
+    experiment.get("name"): set(experiment.get("training") or {})
+    for experiment in GIVEN_EXPERIMENTS
+    if isinstance(experiment.get("training") or {}, dict)
 }
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -282,6 +290,20 @@ def check_sdedit_times(experiment):
         )
 
 
+def check_gan_training_keys(experiment):
+    """Raise a ValueError for `training` keys that a GAN baseline experiment sets but does not read."""
+    from sdetranslate.gan_training import GAN_TRAINING_KEYS
+
+    name = experiment["name"]
+    ignored = sorted(GIVEN_TRAINING_KEYS.get(name, set()) - set(GAN_TRAINING_KEYS))
+    if ignored:
+        raise ValueError(
+            f"config: experiment {name!r} of method {experiment_method(name)!r} sets training "
+            f"keys {ignored}, but GAN baselines read only {list(GAN_TRAINING_KEYS)} of training; "
+            "remove them, and set the GAN's Adam settings in its gan section"
+        )
+
+
 def check_method_settings(experiment):
     """Raise a ValueError for a method or models_from setting that does not fit the experiment."""
     name = experiment["name"]
@@ -293,16 +315,12 @@ def check_method_settings(experiment):
                 f"config: experiment {name!r} of method {method!r} has a {section!r} section, "
                 f"which only the methods {methods} read; remove it or change the method"
             )
+    if method in GAN_METHODS:
+        check_gan_training_keys(experiment)
     if method == "sdedit":
         check_sdedit_times(experiment)
     if "models_from" not in experiment:
         return
-    ignored = sorted(given & {"model", "training"})
-    if ignored:
-        raise ValueError(
-            f"config: experiment {name!r} uses the models of {experiment['models_from']!r}, so its "
-            f"{' and '.join(ignored)} settings would be ignored; set them on {experiment['models_from']!r}"
-        )
     owner = EXPERIMENTS.get(experiment["models_from"])
     if experiment_method(name) not in DOMAIN_MODEL_METHODS:
         raise ValueError(
@@ -319,6 +337,12 @@ def check_method_settings(experiment):
             f"config: experiment {name!r} has models_from {experiment['models_from']!r}, which is "
             f"not another experiment of method {' or '.join(DOMAIN_MODEL_METHODS)} that trains its own "
             "models; name one that does"
+        )
+    ignored = sorted(given & {"model", "training"})
+    if ignored:
+        raise ValueError(
+            f"config: experiment {name!r} uses the models of {experiment['models_from']!r}, so its "
+            f"{' and '.join(ignored)} settings would be ignored; set them on {experiment['models_from']!r}"
         )
     for key in ("dataset", "image_size"):
         if owner[key] != experiment[key]:

@@ -185,3 +185,28 @@ def test_config_rejects_pix2pix_on_unpaired_task(tmp_path):
     assert result.returncode != 0
     assert "experiment 'tiny_cyclegan' has method 'pix2pix'" in result.stdout, output_tail(result)
     assert "task 'unpaired' does not support" in result.stdout, output_tail(result)
+
+
+def test_config_rejects_unread_gan_training_keys(tmp_path):
+    config = gan_config()
+    config["experiments"][-1]["training"]["lr"] = 0.001
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0
+    expected = "experiment 'tiny_cyclegan' of method 'cyclegan' sets training keys ['lr']"
+    assert expected in result.stdout, output_tail(result)
+
+
+def test_config_rejects_gan_models_from(tmp_path):
+    config = gan_config()
+    config["experiments"][-1]["models_from"] = "tiny_unpaired"
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0
+    # The method error, not a request to move the training settings to another experiment.
+    expected = "experiment 'tiny_cyclegan' has models_from but method 'cyclegan'"
+    assert expected in result.stdout, output_tail(result)

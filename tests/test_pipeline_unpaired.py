@@ -374,6 +374,34 @@ def test_config_rejects_training_with_models_from(tmp_path):
     assert "so its training settings would be ignored" in result.stdout, output_tail(result)
 
 
+def test_config_rejects_unknown_models_from_with_training(tmp_path):
+    config = combined_config()
+    sdedit = next(entry for entry in config["experiments"] if entry["name"] == SDEDIT_EXPERIMENT)
+    sdedit["models_from"] = "missing"
+    sdedit["training"] = {"steps": 5}
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    assert "has models_from 'missing', which is not another experiment" in result.stdout, (
+        output_tail(result)
+    )
+
+
+def test_config_rejects_experiment_name_of_wrong_type(tmp_path):
+    config = combined_config()
+    bridge = next(entry for entry in config["experiments"] if entry["name"] == BRIDGE_EXPERIMENT)
+    bridge["name"] = ["tiny", "bridge"]
+    configfile = write_config(tmp_path / "config.yaml", config)
+
+    result = run_snakemake(tmp_path, configfile, "-n")
+
+    assert result.returncode != 0, output_tail(result)
+    assert "['tiny', 'bridge'] is not of type 'string'" in result.stdout, output_tail(result)
+    assert "TypeError" not in result.stdout, output_tail(result)
+
+
 def test_config_rejects_method_on_paired_task(tmp_path):
     config = tiny_config(SYNTHETIC_DATASET, "paired_with_method")
     config["experiments"][0]["method"] = "bridge"

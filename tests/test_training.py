@@ -13,6 +13,7 @@ import torch
 from sdetranslate.io import save_torch
 from sdetranslate.training import (
     TrainConfig,
+    adam,
     build_optimizer,
     clip_gradient_norm,
     learning_rate,
@@ -197,6 +198,61 @@ def test_gradient_clipping_matches_torch(gradient_scale):
         assert torch.equal(expected.grad, actual.grad)
     norm = torch.nn.utils.get_total_norm([p.grad for p in clipped.parameters()])
     assert float(norm) <= 1.0 + 1e-5
+
+
+INF = float("inf")
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("gradients", "max_norm"),
+    [
+        ([[3.0, 4.0], None], 1.0),
+        ([None, None], 1.0),
+        ([[INF, 1.0], [1.0, 1.0]], 1.0),
+        ([[NAN, 1.0], [1.0, 1.0]], 1.0),
+        ([[INF, 1.0], [1.0, 1.0]], INF),
+        ([[3.0, 4.0], [1.0, 1.0]], INF),
+        ([[0.6, 0.8], None], 1.0),
+        ([[-0.0, 1e-45], [0.0, 0.0]], 1.0),
+    ],
+)
+def test_gradient_clipping_matches_torch_on_edge_cases(gradients, max_norm):
+    def model_with_gradients():
+        model = torch.nn.Module()
+        model.weights = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.zeros(2)) for _ in gradients]
+        )
+        for parameter, gradient in zip(model.weights, gradients):
+            parameter.grad = None if gradient is None else torch.tensor(gradient)
+        return model
+
+    reference, clipped = model_with_gradients(), model_with_gradients()
+    torch.nn.utils.clip_grad_norm_(reference.parameters(), max_norm)
+    clip_gradient_norm(clipped, max_norm)
+    for expected, actual in zip(reference.parameters(), clipped.parameters()):
+        if expected.grad is None:
+            assert actual.grad is None
+            continue
+        # Compare the bits, so that NaN equals NaN and -0.0 differs from 0.0.
+        assert torch.equal(expected.grad.view(torch.int32), actual.grad.view(torch.int32))
+
+
+def test_gradient_clipping_skips_empty_model():
+    clip_gradient_norm(torch.nn.Module(), 1.0)
+
+
+def test_adam_accepts_parameter_generator():
+    model = torch.nn.Linear(4, 2)
+    optimizer = adam(model.parameters(), 1e-3, (0.9, 0.999))
+    assert len(optimizer.param_groups[0]["params"]) == 2
+    assert optimizer.defaults["fused"] is True
+
+
+@pytest.mark.parametrize("grad_clip", [0.0, -1.0, float("nan")])
+def test_train_config_rejects_bad_grad_clip(grad_clip):
+    with pytest.raises(ValueError, match=r"invalid training setting grad_clip=.*; it must be above 0"):
+        TrainConfig(steps=1, grad_clip=grad_clip)
 
 
 def test_optimizer_uses_fused_adam_on_cpu():

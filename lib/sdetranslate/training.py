@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -66,19 +68,21 @@ class TrainConfig:
     def __post_init__(self):
         check_precision(self.precision)
         checks = {
-            "steps": self.steps >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "warmup_steps": self.warmup_steps >= 0,
-            "grad_clip": self.grad_clip > 0,
-            "ema_decay": 0 <= self.ema_decay < 1,
-            "checkpoint_every": self.checkpoint_every >= 1,
-            "log_every": self.log_every >= 1,
-            "eps": 0 < self.eps < 1,
+            "steps": (self.steps >= 1, "at least 1"),
+            "batch_size": (self.batch_size >= 1, "at least 1"),
+            "lr": (self.lr > 0, "above 0"),
+            "warmup_steps": (self.warmup_steps >= 0, "at least 0"),
+            "grad_clip": (self.grad_clip > 0, "above 0"),
+            "ema_decay": (0 <= self.ema_decay < 1, "in [0, 1)"),
+            "checkpoint_every": (self.checkpoint_every >= 1, "at least 1"),
+            "log_every": (self.log_every >= 1, "at least 1"),
+            "eps": (0 < self.eps < 1, "in (0, 1)"),
         }
-        for key, valid in checks.items():
+        for key, (valid, requirement) in checks.items():
             if not valid:
-                raise ValueError(f"invalid training setting {key}={getattr(self, key)!r}")
+                raise ValueError(
+                    f"invalid training setting {key}={getattr(self, key)!r}; it must be {requirement}"
+                )
 
 
 def train_config_from_settings(training: dict, sde: dict, precision: str = "fp32") -> TrainConfig:
@@ -372,13 +376,18 @@ def remove_training_state(state_dir: str | Path) -> None:
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
-def adam(parameters: list[torch.Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+def adam(parameters: Iterable[torch.Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Return Adam over `parameters`, with the fused kernel on CPU and CUDA.
 
     The fused kernel updates each parameter in one pass; on a 2-core CPU it is about 15 times
-    faster than the multi-tensor (foreach) kernel, which other devices get.
+    faster than the multi-tensor (foreach) kernel. Other devices get the foreach kernel, and
+    so do parameters that are not floating point, because the fused kernel rejects them.
     """
-    fused = all(p.device.type in FUSED_ADAM_DEVICES for p in parameters)
+    # A list, because deciding on the kernel reads the parameters once before Adam does.
+    parameters = list(parameters)
+    fused = all(
+        p.device.type in FUSED_ADAM_DEVICES and torch.is_floating_point(p) for p in parameters
+    )
     return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)
 
 
@@ -400,8 +409,12 @@ def clip_gradient_norm(model: nn.Module, max_norm: float) -> None:
         return
     grads = [p.grad for p in parameters]
     total_norm = torch.nn.utils.get_total_norm(grads, foreach=True)
-    if total_norm.device.type == "cpu" and float(total_norm) + 1e-6 <= max_norm:
-        return
+    if total_norm.device.type == "cpu":
+        norm = float(total_norm)
+        # An infinite norm is scaled even when max_norm is infinite, because torch then
+        # multiplies the gradients by inf / inf, which makes them all NaN.
+        if math.isfinite(norm) and norm + 1e-6 <= max_norm:
+            return
     torch.nn.utils.clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=True)
 
 

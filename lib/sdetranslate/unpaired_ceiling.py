@@ -32,13 +32,16 @@ from sdetranslate.data.synthetic_unpaired import (
     generate_scene,
     render_scene,
 )
-from sdetranslate.metrics import ssim
+from sdetranslate.metrics import SSIM_WINDOW, ssim
 
 # Mid-grey coat: the mean colour of black and white stripes.
 GREY_COAT = np.array([130, 128, 124], dtype=np.float32)
 
 # Seed of the oracles' own random draws, kept apart from the dataset's streams.
 ORACLE_SEED = 7919
+
+# Smallest scene side that `generate_synthetic_horse2zebra` accepts.
+MIN_TILE_SIZE = 16
 
 
 def _restriped(scene: Scene, rng: np.random.Generator) -> Scene:
@@ -74,6 +77,31 @@ def _prepared(image: np.ndarray, image_size: int, jpeg_quality: int) -> np.ndarr
     return resize_square(decoded, image_size)
 
 
+def check_oracle_arguments(
+    n_scenes: int, seed: int, tile_size: int, image_size: int, jpeg_quality: int
+) -> None:
+    """Raise a ValueError naming the first argument of `oracle_counterpart_ssim` that is invalid."""
+    for name, value, least in (
+        ("n_scenes", n_scenes, 1),
+        ("seed", seed, 0),
+        ("tile_size", tile_size, MIN_TILE_SIZE),
+        ("image_size", image_size, SSIM_WINDOW),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer of at least {least}, got {value!r}")
+    # The pipeline prepares images by downscaling the scenes. A larger image_size would only
+    # upsample them, and the memory it takes grows with its square.
+    if image_size > tile_size:
+        raise ValueError(
+            f"image_size {image_size} is larger than tile_size {tile_size}; "
+            "use an image_size of at most tile_size"
+        )
+    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int):
+        raise ValueError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
+    if not 1 <= jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
+
+
 def oracle_counterpart_ssim(
     n_scenes: int, seed: int, tile_size: int, image_size: int, jpeg_quality: int = 95
 ) -> pd.DataFrame:
@@ -85,8 +113,7 @@ def oracle_counterpart_ssim(
     and the exact animal in a plain mid-grey coat ("grey_coat"). BtoA has the identity and
     the exact horse in a coat colour drawn afresh ("recoloured").
     """
-    if n_scenes < 1:
-        raise ValueError(f"n_scenes must be at least 1, got {n_scenes}")
+    check_oracle_arguments(n_scenes, seed, tile_size, image_size, jpeg_quality)
     scores: dict[tuple[str, str], list[float]] = {}
 
     def add(direction: str, translation: str, image: np.ndarray, target: np.ndarray) -> None:
