@@ -90,7 +90,7 @@ def paired_training(preset: str, image_size: int, batch_size: int, device: torch
         loss.backward()
 
     def timed_step() -> tuple[float, float]:
-        """Run one whole step; return the seconds of its forward and backward part and of all of it."""
+        """Run one whole step and return the seconds of its forward and backward part and of all of it."""
         synchronize(device)
         started = time.perf_counter()
         forward_backward()

@@ -379,7 +379,7 @@ FUSED_ADAM_DEVICES = ("cpu", "cuda")
 def adam(parameters: Iterable[torch.Tensor], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     """Return Adam over `parameters`, with the fused kernel on CPU and CUDA.
 
-    The fused kernel updates each parameter in one pass; on a 2-core CPU it is about 15 times
+    The fused kernel updates each parameter in one pass. On a 2-core CPU it is about 15 times
     faster than the multi-tensor (foreach) kernel. Other devices get the foreach kernel, and
     so do parameters that are not floating point, because the fused kernel rejects them.
     """
@@ -401,7 +401,7 @@ def clip_gradient_norm(model: nn.Module, max_norm: float) -> None:
     """Scale the model's gradients in place so that their total norm is at most `max_norm`.
 
     Same result as `torch.nn.utils.clip_grad_norm_`. On the CPU the gradients are left
-    untouched when no scaling is needed, which saves a pass over them; on other devices the
+    untouched when no scaling is needed, which saves a pass over them. On other devices the
     scaling always runs, because deciding would wait for the device.
     """
     parameters = [p for p in model.parameters() if p.grad is not None]

@@ -5,7 +5,7 @@ shading. It lacks only what the source image cannot show. A horse shows nothing 
 stripe period, phase and warp of its zebra counterpart, and a zebra shows nothing of its
 horse counterpart's coat colour, so the oracles draw these afresh. Their SSIM against the
 counterpart shows what an unpaired method that gets everything else right can reach, and
-comparing it with the identity baseline tells whether beating that baseline is possible.
+comparing it with the identity baseline shows whether beating that baseline is possible.
 
 The scenes are those of `generate_synthetic_horse2zebra` with the same seed, rendered,
 JPEG-encoded and resized as the pipeline prepares them.
@@ -96,9 +96,7 @@ def check_oracle_arguments(
             f"image_size {image_size} is larger than tile_size {tile_size}; "
             "use an image_size of at most tile_size"
         )
-    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int):
-        raise ValueError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
-    if not 1 <= jpeg_quality <= 100:
+    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be an integer in 1..100, got {jpeg_quality!r}")
 
 
