@@ -337,6 +337,24 @@ def test_write_metrics_duplicate_rows_raise(tmp_path):
     assert str(second) in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("ssim", "0.4x"), ("psnr", "high"), ("n_steps", "ten"), ("nfe", "")],
+)
+def test_write_metrics_rejects_invalid_number(tmp_path, column, value):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    score_frame([("joint", "AtoB", "em", 10, "x", 0.2, 10.0)]).to_csv(good, index=False)
+    frame = score_frame([("joint", "AtoB", "em", 10, "y", 0.2, 10.0)]).astype({column: object})
+    frame.loc[0, column] = value
+    frame.to_csv(bad, index=False)
+
+    with pytest.raises(ValueError, match=f"in column '{column}' on line 2") as error:
+        write_metrics([good, bad], tmp_path / "ssim.csv", tmp_path / "summary.csv")
+
+    assert str(bad) in str(error.value)
+    assert not (tmp_path / "ssim.csv").exists()
+
+
 def test_write_metrics_empty_list_raises(tmp_path):
     with pytest.raises(ValueError, match="at least one"):
         write_metrics([], tmp_path / "ssim.csv", tmp_path / "summary.csv")

@@ -64,6 +64,11 @@ UNPAIRED_COLUMNS = [
     "cycle_error",
 ]
 GROUP_COLUMNS = ["experiment", "direction", "sampler", "n_steps"]
+# Columns of the score tables that hold numbers. The counts must be present in every row,
+# while a score may be missing (NaN) where it is undefined, such as cycle_error of a method
+# without a round trip.
+COUNT_COLUMNS = ["n_steps", "nfe"]
+SCORE_VALUE_COLUMNS = ["ssim", "psnr", "stripe_score", "mask_iou", "cycle_error"]
 # The method is fixed per experiment and the NFE per run, so grouping by them too changes
 # no group.
 SUMMARY_GROUP_COLUMNS = ["experiment", "method", "direction", "sampler", "n_steps", "nfe"]
@@ -557,7 +562,19 @@ def _read_table(path: str | os.PathLike, columns: Sequence[str], kind: str) -> p
     except pd.errors.EmptyDataError as error:
         raise ValueError(f"{kind} {path} is empty; rerun the rule that writes it") from error
     _check_columns(frame, columns, f"{kind} {path}")
-    return frame[list(columns)]
+    frame = frame[list(columns)].copy()
+    for column in [name for name in columns if name in COUNT_COLUMNS + SCORE_VALUE_COLUMNS]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        invalid = values.isna() & (frame[column].notna() | (column in COUNT_COLUMNS))
+        if invalid.any():
+            row = int(invalid.to_numpy().argmax())
+            raise ValueError(
+                f"{kind} {path} has the invalid value {frame[column].iloc[row]!r} in column "
+                f"{column!r} on line {row + 2}, where a number is expected; rerun the rule that "
+                "writes it"
+            )
+        frame[column] = values
+    return frame
 
 
 def _raise_on_duplicates(
