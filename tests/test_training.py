@@ -17,6 +17,7 @@ from sdetranslate.training import (
     build_optimizer,
     clip_gradient_norm,
     learning_rate,
+    load_stateful,
     load_score_model,
     train_paired,
 )
@@ -259,3 +260,18 @@ def test_optimizer_uses_fused_adam_on_cpu():
     model = torch.nn.Linear(4, 2)
     optimizer = build_optimizer({"model": model}, TrainConfig(steps=1))
     assert optimizer.defaults["fused"] is True
+
+
+def test_resumed_optimizer_keeps_fused_kernel():
+    model = torch.nn.Linear(4, 2)
+    model(torch.randn(3, 4)).sum().backward()
+    saved_by_foreach = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=True)
+    saved_by_foreach.step()
+    optimizer = build_optimizer({"model": model}, TrainConfig(steps=1))
+
+    load_stateful(optimizer, saved_by_foreach.state_dict())
+    optimizer.step()
+
+    assert optimizer.param_groups[0]["fused"] is True
+    assert optimizer.param_groups[0]["foreach"] is None
+    assert optimizer.param_groups[0]["lr"] == 1e-3

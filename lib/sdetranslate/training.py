@@ -274,6 +274,22 @@ def load_training_state(state_path: Path, run_id: str, device: torch.device) -> 
     return state
 
 
+# Optimizer settings that choose a kernel, not the optimization.
+KERNEL_SETTINGS = ("fused", "foreach")
+
+
+def load_stateful(item: Stateful, saved: dict) -> None:
+    """Load saved state into `item`. An optimizer keeps its own kernel settings, so that state
+    saved by a run with another Adam kernel resumes with the current, faster one."""
+    if not isinstance(item, torch.optim.Optimizer):
+        item.load_state_dict(saved)
+        return
+    kernels = [{key: group.get(key) for key in KERNEL_SETTINGS} for group in item.param_groups]
+    item.load_state_dict(saved)
+    for group, kernel in zip(item.param_groups, kernels):
+        group.update(kernel)
+
+
 def run_resumable(
     step_fn: StepFn,
     stateful: dict[str, Stateful],
@@ -302,7 +318,7 @@ def run_resumable(
     state = load_training_state(state_path, run_id, device)
     if state is not None:
         for name, item in stateful.items():
-            item.load_state_dict(state["stateful"][name])
+            load_stateful(item, state["stateful"][name])
         for name, sampler in samplers.items():
             sampler.load_state_dict(state["samplers"][name])
         _restore_rng_state(state["rng"])
