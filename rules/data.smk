@@ -34,19 +34,20 @@ rule generate_synthetic_horse2zebra:
 
 rule download_archive:
     output:
-        "resources/archives/{dataset}/{archive}",
+        "resources/archives/{dataset}/{archive}" + ARCHIVE_RECORD_SUFFIX,
     log:
         "logs/data/download_{dataset}_{archive}.log",
     wildcard_constraints:
         dataset=name_pattern(datasets_where(source="url")),
         archive=r"[A-Za-z0-9._-]+",
-    # No inputs: an archive that exists is never replaced, so one placed here by
-    # hand is used without network access.
-    # NOTE: Snakemake reruns a job whose params changed since it last ran, so
-    # editing the download settings of a downloaded archive fetches it again.
+    # The output is a record of the checked archive, not the archive: Snakemake
+    # deletes a job's outputs before rerunning it, which would throw away a
+    # downloaded or hand-placed archive. An archive that exists is checked in
+    # place, without network access, and never replaced.
     conda:
         "../envs/sdetranslate.yaml"
     params:
+        archive=lambda wildcards: f"resources/archives/{wildcards.dataset}/{wildcards.archive}",
         url=lambda wildcards: DATASETS[wildcards.dataset]["url"],
         sha256=lambda wildcards: DATASETS[wildcards.dataset]["sha256"],
         retries=lambda wildcards: DATASETS[wildcards.dataset]["download"]["retries"],
@@ -58,7 +59,7 @@ rule download_archive:
 
 rule extract_archive:
     input:
-        archive=archive_path,
+        record=archive_record_path,
         code=lib_files("data/extract"),
     output:
         directory("resources/datasets/{dataset}"),
@@ -69,6 +70,7 @@ rule extract_archive:
     conda:
         "../envs/sdetranslate.yaml"
     params:
+        archive=archive_path,
         splits=lambda wildcards: split_folders(wildcards.dataset),
     script:
         "../workflow_scripts/extract_archive.py"

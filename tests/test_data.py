@@ -17,7 +17,12 @@ import torch
 from PIL import Image
 
 from sdetranslate.data import download
-from sdetranslate.data.download import DownloadError, fetch_archive, sha256_file
+from sdetranslate.data.download import (
+    DownloadError,
+    fetch_archive,
+    fetch_archive_with_record,
+    sha256_file,
+)
 from sdetranslate.data.extract import extract_archive, find_dataset_root
 from sdetranslate.data.prepare import load_paired_split, prepare_paired_split
 from sdetranslate.data.synthetic import (
@@ -182,6 +187,41 @@ def test_fetch_checksum_mismatch(server, tmp_path):
     assert PAYLOAD_SHA in str(caught.value)
     assert "0" * 64 in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_with_record_writes_record(server, tmp_path):
+    base, handler = server
+    handler.scripts["/a.tar.gz"] = [(200, {}, PAYLOAD, None)]
+    url = f"{base}/a.tar.gz"
+
+    fetch_archive_with_record(
+        url, tmp_path / "a.tar.gz", tmp_path / "a.tar.gz.verified", sha256=PAYLOAD_SHA
+    )
+
+    record = (tmp_path / "a.tar.gz.verified").read_text(encoding="utf-8").splitlines()
+    assert record == [f"sha256 {PAYLOAD_SHA}", f"size_bytes {len(PAYLOAD)}", f"url {url}"]
+
+
+def test_fetch_with_record_checks_archive_offline(tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(PAYLOAD)
+    url = f"http://127.0.0.1:{closed_port()}/a.tar.gz"
+
+    fetch_archive_with_record(url, archive, tmp_path / "a.tar.gz.verified", sha256=PAYLOAD_SHA)
+
+    assert archive.read_bytes() == PAYLOAD
+    assert (tmp_path / "a.tar.gz.verified").is_file()
+
+
+def test_fetch_with_record_writes_none_on_mismatch(tmp_path):
+    archive = tmp_path / "a.tar.gz"
+    archive.write_bytes(PAYLOAD)
+    url = f"http://127.0.0.1:{closed_port()}/a.tar.gz"
+
+    with pytest.raises(DownloadError, match="SHA-256 mismatch"):
+        fetch_archive_with_record(url, archive, tmp_path / "a.tar.gz.verified", sha256="0" * 64)
+
+    assert not (tmp_path / "a.tar.gz.verified").exists()
 
 
 def test_fetch_404_fails_at_once(server, tmp_path):

@@ -537,13 +537,28 @@ def test_pipeline_uses_preplaced_archive(tmp_path):
 
     result = run_ok(tmp_path, configfile, *splits)
 
+    # The download job checks the archive in place; the URL's port is closed, so any
+    # network access would fail the run.
     jobs = planned_jobs(result.stdout)
-    assert "download_archive" not in jobs, f"the pre-placed archive was downloaded again: {jobs}"
+    assert jobs.get("download_archive") == 1
     assert jobs.get("extract_archive") == 1
     assert jobs.get("prepare_paired_split") == 2
     for split in splits:
         assert (tmp_path / split).is_file(), f"missing prepared split {split}"
-    assert not (tmp_path / "logs" / "data" / f"download_{dataset}_{MAPS_SAMPLE.name}.log").exists()
+    assert archive.read_bytes() == MAPS_SAMPLE.read_bytes()
+    record = archive.with_name(archive.name + ".verified").read_text(encoding="utf-8")
+    assert f"sha256 {MAPS_SAMPLE_SHA256}" in record
+    download_log = tmp_path / "logs" / "data" / f"download_{dataset}_{MAPS_SAMPLE.name}.log"
+    assert "Using existing" in download_log.read_text(encoding="utf-8")
+
+    # A changed download setting reruns the download job, which keeps the archive.
+    config = yaml.safe_load(configfile.read_text(encoding="utf-8"))
+    config["datasets"][0]["download"] = {"timeout_s": 5}
+    changed = write_config(tmp_path / "changed.yaml", config)
+    result = run_ok(tmp_path, changed, *splits)
+
+    assert planned_jobs(result.stdout).get("download_archive") == 1
+    assert archive.read_bytes() == MAPS_SAMPLE.read_bytes()
 
 
 def test_workflow_lint_clean(tmp_path):

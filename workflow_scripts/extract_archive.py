@@ -5,5 +5,5 @@ from sdetranslate.runtime import start_step
 
 start_step(snakemake.log[0])
 extract_archive(
-    snakemake.input.archive, snakemake.output[0], required_splits=snakemake.params.splits
+    snakemake.params.archive, snakemake.output[0], required_splits=snakemake.params.splits
 )

@@ -339,3 +339,24 @@ def fetch_archive(
             )
     logger.info("Saved %s (%d bytes)", dest, dest.stat().st_size)
     return dest
+
+
+def fetch_archive_with_record(
+    url: str,
+    dest: str | os.PathLike,
+    record: str | os.PathLike,
+    **fetch_settings,
+) -> Path:
+    """Fetch or check `dest` with `fetch_archive`, then write `record` and return `dest`.
+
+    The record is a small text file with the archive's SHA-256, size and URL, written only
+    after the archive passed its checks. A workflow can declare the record as its output
+    instead of the archive, so that rerunning the step, which deletes its outputs first,
+    checks the archive in place and never deletes it. `fetch_settings` are the keyword
+    arguments of `fetch_archive`.
+    """
+    path = fetch_archive(url, dest, **fetch_settings)
+    lines = [f"sha256 {sha256_file(path)}", f"size_bytes {path.stat().st_size}", f"url {url}"]
+    with atomic_path(record) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
