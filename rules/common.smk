@@ -434,17 +434,14 @@ def archive_name(dataset):
     return name
 
 
-# Suffix of the record that the download rule writes beside a checked archive.
-ARCHIVE_RECORD_SUFFIX = ".verified"
-
-
 def archive_path(wildcards):
     dataset = DATASETS[wildcards.dataset]
     return f"resources/archives/{dataset['name']}/{archive_name(dataset)}"
 
 
 def archive_record_path(wildcards):
-    return archive_path(wildcards) + ARCHIVE_RECORD_SUFFIX
+    """Return the record that the download rule writes beside a checked archive."""
+    return f"{archive_path(wildcards)}.verified"
 
 
 def model_settings(experiment):

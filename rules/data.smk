@@ -34,7 +34,7 @@ rule generate_synthetic_horse2zebra:
 
 rule download_archive:
     output:
-        "resources/archives/{dataset}/{archive}" + ARCHIVE_RECORD_SUFFIX,
+        "resources/archives/{dataset}/{archive}.verified",
     log:
         "logs/data/download_{dataset}_{archive}.log",
     wildcard_constraints:
