@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(
             f"--image-size {args.image_size} is larger than --tile-size {args.tile_size}; lower it"
         )
-    # Check the page's folder now, because rendering the scenes can take minutes.
+    # Check the page's folder before rendering, which takes minutes for many large scenes.
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder; give the path of the page file")
     try:

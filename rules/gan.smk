@@ -64,7 +64,7 @@ rule train_cyclegan:
         "../workflow_scripts/train_cyclegan.py"
 
 
-# Writes the sample file that score_samples, score_unpaired and the figures read
+# Writes the sample file that score_experiment, score_unpaired_experiment and the figures read
 # for every translation run, with sampler "gan" and N = 1, and the generator's
 # time per image.
 rule translate_gan:

@@ -468,7 +468,7 @@ def plot_ssim_vs_steps(
     `direction_labels` maps "AtoB"/"BtoA" to legend text such as "satellite → map".
     """
     _plot_ssim_curves(
-        summary_csv, out_path, "n_steps", "sampler steps N (log scale)", direction_labels
+        summary_csv, out_path, "n_steps", "budget N: EM steps, NFE otherwise (log scale)", direction_labels
     )
 
 

@@ -72,7 +72,8 @@ def device_name(device: torch.device) -> str:
     """Describe a device for result tables: the GPU model, or the CPU model and core count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"{cpu_model()} ({threads} thread{'' if threads == 1 else 's'})"
 
 
 def cpu_model() -> str:
