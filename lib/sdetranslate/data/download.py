@@ -251,26 +251,16 @@ def _download_once(url: str, tmp: Path, dest: Path, timeout: float, size_bytes: 
         )
 
 
-def fetch_archive(
+def _fetch_checked(
     url: str,
     dest: str | os.PathLike,
     sha256: str | None = None,
     timeout: float = 60.0,
     retries: int = 3,
     size_bytes: int | None = None,
-) -> Path:
-    """Download `url` to `dest` unless it exists, check its size and SHA-256, and return `dest`.
-
-    An existing `dest` is only checked against `size_bytes` and `sha256` (each when
-    given), with no network access. A download goes to a temporary file beside `dest`,
-    which is renamed into place only after the checks pass, so no file is left at
-    `dest` when it fails. HTTP 4xx responses, HTML pages and empty bodies fail at once.
-    Connection errors, timeouts (`timeout` seconds per socket operation), HTTP 5xx
-    and bodies shorter than the announced size are retried up to `retries` times
-    with exponential backoff. A retry after a cut-off body requests the missing bytes
-    with an HTTP range request, and starts over when the server does not support
-    ranges. The computed checksum is always logged so that it can be pinned.
-    """
+) -> tuple[Path, str]:
+    """Fetch or check `dest` as `fetch_archive` does and return it with its SHA-256, so that
+    callers need not read the archive again to hash it."""
     dest = Path(dest)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
@@ -296,7 +286,7 @@ def fetch_archive(
                 dest,
                 actual,
             )
-        return dest
+        return dest, actual
 
     logger.info("Downloading %s to %s", url, dest)
     with atomic_path(dest) as tmp:
@@ -338,7 +328,30 @@ def fetch_archive(
                 actual,
             )
     logger.info("Saved %s (%d bytes)", dest, dest.stat().st_size)
-    return dest
+    return dest, actual
+
+
+def fetch_archive(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str | None = None,
+    timeout: float = 60.0,
+    retries: int = 3,
+    size_bytes: int | None = None,
+) -> Path:
+    """Download `url` to `dest` unless it exists, check its size and SHA-256, and return `dest`.
+
+    An existing `dest` is only checked against `size_bytes` and `sha256` (each when
+    given), with no network access. A download goes to a temporary file beside `dest`,
+    which is renamed into place only after the checks pass, so no file is left at
+    `dest` when it fails. HTTP 4xx responses, HTML pages and empty bodies fail at once.
+    Connection errors, timeouts (`timeout` seconds per socket operation), HTTP 5xx
+    and bodies shorter than the announced size are retried up to `retries` times
+    with exponential backoff. A retry after a cut-off body requests the missing bytes
+    with an HTTP range request, and starts over when the server does not support
+    ranges. The computed checksum is always logged so that it can be pinned.
+    """
+    return _fetch_checked(url, dest, sha256, timeout, retries, size_bytes)[0]
 
 
 def fetch_archive_with_record(
@@ -355,8 +368,8 @@ def fetch_archive_with_record(
     checks the archive in place and never deletes it. `fetch_settings` are the keyword
     arguments of `fetch_archive`.
     """
-    path = fetch_archive(url, dest, **fetch_settings)
-    lines = [f"sha256 {sha256_file(path)}", f"size_bytes {path.stat().st_size}", f"url {url}"]
+    path, sha256 = _fetch_checked(url, dest, **fetch_settings)
+    lines = [f"sha256 {sha256}", f"size_bytes {path.stat().st_size}", f"url {url}"]
     with atomic_path(record) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
